@@ -1,0 +1,1 @@
+//! DOT output of the graph (to be written).

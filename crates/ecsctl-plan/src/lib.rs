@@ -1,0 +1,1 @@
+//! The plan (to be written).
