@@ -2,9 +2,11 @@
 //! AWS, through the official SDK. One module per resource kind under `kinds/`, each a
 //! [`kinds::Handler`]; this file only dispatches.
 
+mod args;
 mod clients;
 mod error;
 pub mod kinds;
+mod wait;
 
 pub use clients::Clients;
 

@@ -7,7 +7,29 @@ use ecsctl_graph::{Address, Kind};
 use ecsctl_provider::{Attrs, Call, Created, Live, Orphan, ProviderError, ReadItem};
 use std::collections::BTreeMap;
 
+pub mod autoscaling_group;
 pub mod data;
+pub mod dns_record;
+pub mod ecs_cluster;
+pub mod ecs_service;
+pub mod eip;
+pub mod hosted_zone;
+pub mod iam_instance_profile;
+pub mod iam_role;
+pub mod internet_gateway;
+pub mod launch_template;
+pub mod lb;
+pub mod lb_listener;
+pub mod lb_listener_rule;
+pub mod lb_target_group;
+pub mod log_group;
+pub mod nat_gateway;
+pub mod route_table;
+pub mod scaling_policy;
+pub mod security_group;
+pub mod subnet;
+pub mod task_definition;
+pub mod vpc;
 
 /// The operations of one resource kind. Arguments and outputs follow
 /// `ecsctl_graph::kinds` for the kind.
@@ -54,10 +76,103 @@ pub trait Handler: Send + Sync {
 
 pub fn handler(kind: Kind) -> &'static dyn Handler {
     match kind {
-        _ => todo_kind(kind),
+        Kind::Vpc => &vpc::Vpc,
+        Kind::InternetGateway => &internet_gateway::InternetGateway,
+        Kind::Subnet => &subnet::Subnet,
+        Kind::RouteTable => &route_table::RouteTable,
+        Kind::Eip => &eip::Eip,
+        Kind::NatGateway => &nat_gateway::NatGateway,
+        Kind::HostedZone => &hosted_zone::HostedZone,
+        Kind::DnsRecord => &dns_record::DnsRecord,
+        Kind::SecurityGroup => &security_group::SecurityGroup,
+        Kind::IamRole => &iam_role::IamRole,
+        Kind::IamInstanceProfile => &iam_instance_profile::IamInstanceProfile,
+        Kind::EcsCluster => &ecs_cluster::EcsCluster,
+        Kind::LaunchTemplate => &launch_template::LaunchTemplate,
+        Kind::AutoscalingGroup => &autoscaling_group::AutoscalingGroup,
+        Kind::ScalingPolicy => &scaling_policy::ScalingPolicy,
+        Kind::Lb => &lb::Lb,
+        Kind::LbTargetGroup => &lb_target_group::LbTargetGroup,
+        Kind::LbListener => &lb_listener::LbListener,
+        Kind::LbListenerRule => &lb_listener_rule::LbListenerRule,
+        Kind::LogGroup => &log_group::LogGroup,
+        Kind::TaskDefinition => &task_definition::TaskDefinition,
+        Kind::EcsService => &ecs_service::EcsService,
     }
 }
 
-fn todo_kind(kind: Kind) -> &'static dyn Handler {
-    panic!("no AWS handler for {kind} yet")
+/// A handler for a kind whose AWS implementation is not written yet: every call fails with
+/// a clear error. Remove each use as the kind is implemented.
+macro_rules! not_yet {
+    ($name:ident, $kind:literal) => {
+        pub struct $name;
+
+        #[async_trait::async_trait]
+        impl $crate::kinds::Handler for $name {
+            async fn create(
+                &self,
+                _: &$crate::Clients,
+                _: &ecsctl_provider::Call<'_>,
+                _: &ecsctl_provider::Attrs,
+                _: &str,
+            ) -> Result<ecsctl_provider::Created, ecsctl_provider::ProviderError> {
+                Err($crate::kinds::not_written($kind))
+            }
+            async fn find(
+                &self,
+                _: &$crate::Clients,
+                _: &ecsctl_provider::Call<'_>,
+                _: &ecsctl_provider::Attrs,
+                _: &str,
+            ) -> Result<Option<ecsctl_provider::Created>, ecsctl_provider::ProviderError> {
+                Err($crate::kinds::not_written($kind))
+            }
+            async fn update(
+                &self,
+                _: &$crate::Clients,
+                _: &ecsctl_provider::Call<'_>,
+                _: &str,
+                _: &ecsctl_provider::Attrs,
+                _: &ecsctl_provider::Attrs,
+                _: &ecsctl_provider::Attrs,
+            ) -> Result<ecsctl_provider::Attrs, ecsctl_provider::ProviderError> {
+                Err($crate::kinds::not_written($kind))
+            }
+            async fn delete(
+                &self,
+                _: &$crate::Clients,
+                _: &ecsctl_provider::Call<'_>,
+                _: &str,
+                _: &ecsctl_provider::Attrs,
+                _: &ecsctl_provider::Attrs,
+            ) -> Result<(), ecsctl_provider::ProviderError> {
+                Err($crate::kinds::not_written($kind))
+            }
+            async fn read(
+                &self,
+                _: &$crate::Clients,
+                _: &[ecsctl_provider::ReadItem],
+            ) -> Result<
+                std::collections::BTreeMap<ecsctl_graph::Address, Option<ecsctl_provider::Live>>,
+                ecsctl_provider::ProviderError,
+            > {
+                Err($crate::kinds::not_written($kind))
+            }
+            async fn tagged(
+                &self,
+                _: &$crate::Clients,
+                _: &str,
+            ) -> Result<Vec<ecsctl_provider::Orphan>, ecsctl_provider::ProviderError> {
+                Err($crate::kinds::not_written($kind))
+            }
+        }
+    };
+}
+pub(crate) use not_yet;
+
+pub(crate) fn not_written(kind: &str) -> ProviderError {
+    ProviderError::new(
+        ecsctl_provider::ErrorClass::Other,
+        format!("the AWS provider cannot handle {kind} resources yet"),
+    )
 }

@@ -1,0 +1,3 @@
+//! `autoscaling_group` (not written yet).
+
+super::not_yet!(AutoscalingGroup, "autoscaling_group");

@@ -1,0 +1,3 @@
+//! `dns_record` (not written yet).
+
+super::not_yet!(DnsRecord, "dns_record");

@@ -1,0 +1,3 @@
+//! `ecs_cluster` (not written yet).
+
+super::not_yet!(EcsCluster, "ecs_cluster");

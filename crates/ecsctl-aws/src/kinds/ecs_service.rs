@@ -1,0 +1,3 @@
+//! `ecs_service` (not written yet).
+
+super::not_yet!(EcsService, "ecs_service");

@@ -1,0 +1,3 @@
+//! `eip` (not written yet).
+
+super::not_yet!(Eip, "eip");

@@ -1,0 +1,3 @@
+//! `iam_instance_profile` (not written yet).
+
+super::not_yet!(IamInstanceProfile, "iam_instance_profile");

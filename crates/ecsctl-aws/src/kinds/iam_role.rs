@@ -1,0 +1,3 @@
+//! `iam_role` (not written yet).
+
+super::not_yet!(IamRole, "iam_role");

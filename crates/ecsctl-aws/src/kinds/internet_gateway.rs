@@ -1,0 +1,3 @@
+//! `internet_gateway` (not written yet).
+
+super::not_yet!(InternetGateway, "internet_gateway");

@@ -1,0 +1,3 @@
+//! `lb` (not written yet).
+
+super::not_yet!(Lb, "lb");

@@ -1,0 +1,3 @@
+//! `lb_listener` (not written yet).
+
+super::not_yet!(LbListener, "lb_listener");

@@ -1,0 +1,3 @@
+//! `log_group` (not written yet).
+
+super::not_yet!(LogGroup, "log_group");

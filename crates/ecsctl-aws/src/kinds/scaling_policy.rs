@@ -1,0 +1,3 @@
+//! `scaling_policy` (not written yet).
+
+super::not_yet!(ScalingPolicy, "scaling_policy");

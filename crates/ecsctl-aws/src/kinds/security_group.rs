@@ -1,0 +1,3 @@
+//! `security_group` (not written yet).
+
+super::not_yet!(SecurityGroup, "security_group");

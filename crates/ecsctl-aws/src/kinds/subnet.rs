@@ -1,0 +1,3 @@
+//! `subnet` (not written yet).
+
+super::not_yet!(Subnet, "subnet");

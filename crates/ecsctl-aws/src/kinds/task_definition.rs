@@ -1,0 +1,3 @@
+//! `task_definition` (not written yet).
+
+super::not_yet!(TaskDefinition, "task_definition");

@@ -1,0 +1,3 @@
+//! `vpc` (not written yet).
+
+super::not_yet!(Vpc, "vpc");
