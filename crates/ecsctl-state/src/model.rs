@@ -31,6 +31,10 @@ pub struct State {
     /// provider is not consulted.
     #[serde(default)]
     pub data: BTreeMap<String, Json>,
+    /// Old objects of create-before-destroy replacements whose new object exists but whose
+    /// delete has not completed yet. The next apply deletes them first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<Deposed>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -62,6 +66,14 @@ pub struct Pending {
     pub deps: Vec<Address>,
 }
 
+/// The old object of a create-before-destroy replacement, kept until it is deleted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deposed {
+    pub address: Address,
+    pub resource: ResourceState,
+}
+
 impl State {
     /// A new, empty state for `stack` with a fresh random lineage.
     pub fn new(stack: &str) -> State {
@@ -76,6 +88,7 @@ impl State {
             resources: BTreeMap::new(),
             pending: BTreeMap::new(),
             data: BTreeMap::new(),
+            deposed: Vec::new(),
         }
     }
 

@@ -1,0 +1,198 @@
+//! `ecsctl apply` and `ecsctl destroy`: show the plan, ask, then let the engine walk it,
+//! saving the state after every change.
+
+use crate::cli::{ApplyArgs, DestroyArgs, Global, RunArgs};
+use crate::session::Session;
+use crate::ui::{self, Lines};
+use anyhow::{anyhow, bail, Result};
+use ecsctl_engine::{ApplyOptions, Interrupt, Reporter, StateStore};
+use ecsctl_graph::Address;
+use ecsctl_plan::{Action, Change, Plan};
+use ecsctl_provider::{Options, Provider, ProviderError};
+use ecsctl_state::State;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub async fn apply(g: &Global, args: ApplyArgs) -> Result<ExitCode> {
+    let mut s = Session::open(g, "apply")?;
+    let provider = s.provider().await;
+    let plan = match &args.plan_file {
+        Some(file) => {
+            let plan = ecsctl_plan::load(file)?;
+            if s.state.serial == 0 && s.state.resources.is_empty() && plan.serial == 0 {
+                // A plan made before any state existed: the state starts in its lineage.
+                s.state.lineage = plan.lineage.clone();
+            }
+            plan.check_current(&s.state, &s.stack.source_hash)?;
+            s.state.data.extend(plan.data.clone());
+            plan
+        }
+        None => {
+            let plan = s.make_plan(&*provider, args.run.refresh.refresh, false).await?;
+            print!("{}", ecsctl_plan::render::human(&plan, ui::color_stdout()));
+            plan
+        }
+    };
+    run(s, plan, provider, &args.run, args.plan_file.is_some(), "Apply").await
+}
+
+pub async fn destroy(g: &Global, args: DestroyArgs) -> Result<ExitCode> {
+    let mut s = Session::open(g, "destroy")?;
+    let provider = s.provider().await;
+    let plan = s.make_plan(&*provider, false, true).await?;
+    print!("{}", ecsctl_plan::render::human(&plan, ui::color_stdout()));
+    run(s, plan, provider, &args.run, false, "Destroy").await
+}
+
+async fn run(
+    s: Session,
+    plan: Plan,
+    provider: Arc<ecsctl_aws::AwsProvider>,
+    args: &RunArgs,
+    saved_plan: bool,
+    what: &str,
+) -> Result<ExitCode> {
+    if plan.is_empty() {
+        if what == "Apply" {
+            print_outputs(&s);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !saved_plan && !args.auto_approve {
+        let question = if plan.destroy {
+            "Do you really want to destroy all resources of this stack?"
+        } else {
+            "Do you want to perform these actions?"
+        };
+        if !ui::confirm(question)? {
+            bail!("{what} cancelled: nothing was changed");
+        }
+    }
+    let options = ApplyOptions {
+        parallelism: args.parallelism as usize,
+        provider: Options {
+            wait_for_services: !args.no_wait,
+            wait_timeout: args.wait_timeout,
+            ..Options::default()
+        },
+        ..ApplyOptions::default()
+    };
+    let interrupt = Interrupt::new();
+    watch_ctrl_c(interrupt.clone());
+    let mut store = FileStore { path: s.state_path.clone() };
+    let reporter = Arc::new(LineReporter { lines: Lines::new() });
+    let started = Instant::now();
+    println!();
+    let provider: Arc<dyn Provider> = provider;
+    let outcome = ecsctl_engine::apply(&plan, s.state.clone(), provider, &mut store, reporter, &options, interrupt).await;
+    let elapsed = ui::human_duration(started.elapsed());
+
+    let (mut added, mut changed, mut destroyed) = (0, 0, 0);
+    for (_, action, _) in &outcome.completed {
+        match action {
+            Action::Create => added += 1,
+            Action::Update => changed += 1,
+            Action::Replace => {
+                added += 1;
+                destroyed += 1
+            }
+            Action::Delete => destroyed += 1,
+        }
+    }
+    let done = Session { state: outcome.state.clone(), ..s };
+    if outcome.failed.is_empty() && outcome.skipped.is_empty() && !outcome.interrupted {
+        println!("\n{what} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed in {elapsed}.");
+        if what == "Apply" {
+            print_outputs(&done);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!();
+    for (address, err) in &outcome.failed {
+        eprintln!("{} {address}: {err}", ui::paint(ui::color_stderr(), "1;31", "failed:"));
+    }
+    for (address, why) in &outcome.skipped {
+        eprintln!("not started: {address}: {why}");
+    }
+    let why = if outcome.interrupted { "interrupted" } else { "incomplete" };
+    Err(anyhow!(
+        "{what} {why} after {elapsed}: {added} added, {changed} changed, {destroyed} destroyed; \
+         {} failed, {} not started. The state holds every change that completed; \
+         run the command again to continue.",
+        outcome.failed.len(),
+        outcome.skipped.len()
+    ))
+}
+
+fn print_outputs(s: &Session) {
+    let out = super::output::outputs(&s.stack, &s.state);
+    println!("\nOutputs:\n\n{}", super::output::render(&out));
+}
+
+/// First Ctrl-C: stop starting changes, let running ones finish and save. Second: exit.
+fn watch_ctrl_c(interrupt: Interrupt) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\nInterrupt received: no new changes will start; waiting for running ones to finish \
+                 and saving the state. Press Ctrl-C again to exit at once (the next apply resumes safely)."
+            );
+            interrupt.trigger();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("Second interrupt: exiting now.");
+                std::process::exit(130);
+            }
+        }
+    });
+}
+
+struct FileStore {
+    path: PathBuf,
+}
+
+impl StateStore for FileStore {
+    fn save(&mut self, state: &State) -> Result<(), String> {
+        let mut s = state.clone();
+        ecsctl_state::write(&self.path, &mut s).map_err(|e| e.to_string())
+    }
+}
+
+struct LineReporter {
+    lines: Lines,
+}
+
+fn verb(action: Action) -> (&'static str, &'static str) {
+    match action {
+        Action::Create => ("creating", "created"),
+        Action::Update => ("updating", "updated"),
+        Action::Replace => ("replacing", "replaced"),
+        Action::Delete => ("destroying", "destroyed"),
+    }
+}
+
+impl Reporter for LineReporter {
+    fn started(&self, change: &Change) {
+        self.lines.line(change.action_symbol(), &change.address.to_string(), &format!("{}...", verb(change.action).0));
+    }
+
+    fn progress(&self, address: &Address, message: &str) {
+        self.lines.line("..", &address.to_string(), message);
+    }
+
+    fn finished(&self, change: &Change, result: Result<&str, &ProviderError>, elapsed: Duration) {
+        let took = ui::human_duration(elapsed);
+        match result {
+            Ok(id) if id.is_empty() => {
+                self.lines.line(change.action_symbol(), &change.address.to_string(), &format!("{} in {took}", verb(change.action).1))
+            }
+            Ok(id) => self.lines.line(
+                change.action_symbol(),
+                &change.address.to_string(),
+                &format!("{} in {took} [{id}]", verb(change.action).1),
+            ),
+            Err(e) => self.lines.line("!", &change.address.to_string(), &format!("failed after {took}: {e}")),
+        }
+    }
+}
