@@ -100,3 +100,128 @@ pub fn tags_json<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Json {
             .collect(),
     )
 }
+
+/// Whether tags read from AWS mark the resource as made for `address` in the stack the
+/// `args` name (its `ecsctl:stack` and `ecsctl:address` tags).
+pub fn tags_match(args: &Attrs, address: &str, found: &[(String, String)]) -> bool {
+    let get = |k: &str| found.iter().find(|(fk, _)| fk == k).map(|(_, v)| v.as_str());
+    let stack = tags(args)
+        .into_iter()
+        .find(|(k, _)| k == "ecsctl:stack")
+        .map(|(_, v)| v);
+    get("ecsctl:address") == Some(address) && get("ecsctl:stack") == stack.as_deref()
+}
+
+/// Tags read from AWS as the `tags` argument: every pair except AWS's own (`aws:` keys).
+pub fn read_tags<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Json {
+    tags_json(pairs.into_iter().filter(|(k, _)| !k.starts_with("aws:")))
+}
+
+/// The orphan a resource of `kind` with these tags is, if its `ecsctl:address` tag names an
+/// address of that kind.
+pub fn orphan(
+    kind: ecsctl_graph::Kind,
+    found: &[(String, String)],
+    id: &str,
+) -> Option<ecsctl_provider::Orphan> {
+    let address: ecsctl_graph::Address = found
+        .iter()
+        .find(|(k, _)| k == "ecsctl:address")
+        .and_then(|(_, v)| v.parse().ok())?;
+    (address.kind == kind).then(|| ecsctl_provider::Orphan {
+        address,
+        id: id.to_string(),
+    })
+}
+
+/// What to change to go from the `tags` of `old` to those of `new`: the pairs to set (new or
+/// changed values) and the keys to remove.
+pub fn tag_changes(old: &Attrs, new: &Attrs) -> (Vec<(String, String)>, Vec<String>) {
+    let before = tags(old);
+    let after = tags(new);
+    let set = after
+        .iter()
+        .filter(|pair| !before.contains(pair))
+        .cloned()
+        .collect();
+    let remove = before
+        .iter()
+        .filter(|(k, _)| !after.iter().any(|(k2, _)| k2 == k))
+        .map(|(k, _)| k.clone())
+        .collect();
+    (set, remove)
+}
+
+/// An idempotency token for an API that takes at most `max` ASCII characters, derived
+/// deterministically from the engine's `token`: the token itself when it fits (characters
+/// other than ASCII alphanumerics, `-` and `_` replaced by `-`), else its head followed by
+/// a hash of the whole token, so two different tokens never share an API token.
+pub fn client_token(token: &str, max: usize) -> String {
+    let clean: String = token
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if clean.len() <= max && clean == token {
+        return clean;
+    }
+    let hash = format!("{:016x}", fnv1a(token.as_bytes()));
+    let keep = max.saturating_sub(hash.len() + 1);
+    let head: String = clean.chars().take(keep).collect();
+    if head.is_empty() {
+        hash.chars().take(max).collect()
+    } else {
+        format!("{head}-{hash}")
+    }
+}
+
+/// FNV-1a, 64 bits: stable across builds and platforms (unlike the std hasher).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn attrs(v: Json) -> Attrs {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn tag_changes_set_changed_and_remove_dropped() {
+        let old = attrs(json!({"tags": {"Name": "a", "Team": "x", "Old": "1"}}));
+        let new = attrs(json!({"tags": {"Name": "b", "Team": "x", "New": "2"}}));
+        let (set, remove) = tag_changes(&old, &new);
+        assert_eq!(
+            set,
+            vec![("Name".into(), "b".into()), ("New".into(), "2".into())]
+        );
+        assert_eq!(remove, vec!["Old".to_string()]);
+    }
+
+    #[test]
+    fn client_tokens_fit_and_stay_distinct() {
+        assert_eq!(client_token("abc-123", 64), "abc-123");
+        let long = "x".repeat(100);
+        let t = client_token(&long, 64);
+        assert_eq!(t.len(), 64);
+        assert_eq!(t, client_token(&long, 64));
+        assert_ne!(t, client_token(&format!("{long}y"), 64));
+        let odd = client_token("nat_gateway.main[0]:7f3a", 64);
+        assert!(odd.len() <= 64 && odd.is_ascii(), "{odd}");
+        assert_ne!(odd, client_token("nat_gateway.main-0-:7f3a", 64));
+        assert_eq!(client_token(&long, 8).len(), 8);
+    }
+}

@@ -1,6 +1,71 @@
-//! SDK clients built once from the standard configuration chain.
+//! SDK clients built once from the standard configuration chain, with one retry policy and
+//! one set of timeouts for every AWS API the stack uses.
 
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use std::time::Duration;
+
+/// How the SDK retries a failed call (throttling, 5xx, dropped connections) before the
+/// caller sees the error. Standard mode with jittered exponential backoff: attempt `n`
+/// waits a random time up to `min(initial_backoff × 2ⁿ, max_backoff)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetrySettings {
+    /// Attempts per call, the first one included (the SDK's default is 3).
+    pub max_attempts: u32,
+    /// The base of the exponential backoff.
+    pub initial_backoff: Duration,
+    /// The longest single wait between two attempts.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetrySettings {
+    /// 25 attempts (as Terraform's AWS provider), 1 s base, at most 20 s between attempts:
+    /// rides out minutes of `RequestLimitExceeded` when many resources change at once.
+    fn default() -> Self {
+        RetrySettings {
+            max_attempts: 25,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetrySettings {
+    /// Few attempts and tiny waits: for tests against an emulator whose unimplemented
+    /// actions answer HTTP 500, and for mocked throttling.
+    pub fn quick() -> Self {
+        RetrySettings {
+            max_attempts: 2,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+        }
+    }
+
+    fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts.max(1))
+            .with_initial_backoff(self.initial_backoff)
+            .with_max_backoff(self.max_backoff.max(self.initial_backoff))
+    }
+}
+
+/// Establishing a connection to an AWS endpoint takes milliseconds; more means it is down.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// One attempt (request sent, response read). Control-plane calls answer in well under a
+/// second; a stalled connection is cut here and the attempt retried.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// One call with all its retries. Long enough for the default retry policy's worst case,
+/// short enough that a call never hangs an apply.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
 
 /// One client per AWS API the stack uses.
 #[derive(Clone, Debug)]
@@ -14,35 +79,43 @@ pub struct Clients {
     pub ssm: aws_sdk_ssm::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
-    /// The region every client uses.
+    /// The region every client uses (empty when none is configured).
     pub region: String,
 }
 
 impl Clients {
-    pub async fn from_env(region: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(r) = region {
-            loader = loader.region(aws_config::Region::new(r.to_string()));
-        }
-        let conf = loader.load().await;
-        Self::from_conf(&conf)
+    /// Clients from the standard chain (env, profile, SSO, IMDS); `AWS_ENDPOINT_URL` points
+    /// every service at an emulator. `region` overrides the chain's region.
+    pub async fn from_env(region: Option<&str>, settings: &RetrySettings) -> Self {
+        let conf = load_env(region).await;
+        Self::from_conf_settings(&conf, settings, &[])
     }
 
+    /// Clients for `conf` with the default [`RetrySettings`].
     pub fn from_conf(conf: &aws_types::SdkConfig) -> Self {
-        Self::build(conf, None)
+        Self::from_conf_settings(conf, &RetrySettings::default(), &[])
     }
 
     /// Like [`Clients::from_conf`], with an interceptor on every client (tests use it to
     /// give each test its own emulator account).
     pub fn from_conf_with(conf: &aws_types::SdkConfig, interceptor: SharedInterceptor) -> Self {
-        Self::build(conf, Some(interceptor))
+        Self::from_conf_settings(conf, &RetrySettings::default(), &[interceptor])
     }
 
-    fn build(conf: &aws_types::SdkConfig, icpt: Option<SharedInterceptor>) -> Self {
+    /// Clients for `conf` with the given retry policy and interceptors on every client.
+    pub fn from_conf_settings(
+        conf: &aws_types::SdkConfig,
+        settings: &RetrySettings,
+        interceptors: &[SharedInterceptor],
+    ) -> Self {
+        let retry = settings.retry_config();
+        let timeouts = timeout_config();
         macro_rules! client {
             ($sdk:ident) => {{
                 let mut b = $sdk::config::Builder::from(conf);
-                if let Some(i) = &icpt {
+                b.set_retry_config(Some(retry.clone()));
+                b.set_timeout_config(Some(timeouts.clone()));
+                for i in interceptors {
                     b.push_interceptor(i.clone());
                 }
                 $sdk::Client::from_conf(b.build())
@@ -60,5 +133,54 @@ impl Clients {
             sts: client!(aws_sdk_sts),
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
         }
+    }
+}
+
+/// The SDK configuration from the standard chain, `region` overriding the chain's.
+pub(crate) async fn load_env(region: Option<&str>) -> aws_types::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(r) = region {
+        loader = loader.region(aws_config::Region::new(r.to_string()));
+    }
+    loader.load().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_retries_far_more_than_the_sdk_default() {
+        let c = RetrySettings::default().retry_config();
+        assert_eq!(c.max_attempts(), 25);
+        assert_eq!(c.max_backoff(), Duration::from_secs(20));
+        assert_eq!(c.mode(), aws_config::retry::RetryMode::Standard);
+    }
+
+    #[test]
+    fn degenerate_settings_still_make_one_attempt() {
+        let s = RetrySettings {
+            max_attempts: 0,
+            initial_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(1),
+        };
+        let c = s.retry_config();
+        assert_eq!(c.max_attempts(), 1);
+        assert_eq!(c.max_backoff(), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn clients_carry_the_policy_and_timeouts() {
+        let conf = aws_types::SdkConfig::builder()
+            .region(aws_config::Region::new("eu-west-2"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let c = Clients::from_conf_settings(&conf, &RetrySettings::quick(), &[]);
+        assert_eq!(c.region, "eu-west-2");
+        let retry = c.ec2.config().retry_config().expect("retry config");
+        assert_eq!(retry.max_attempts(), 2);
+        let t = c.sts.config().timeout_config().expect("timeouts");
+        assert_eq!(t.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        assert_eq!(t.operation_timeout(), Some(OPERATION_TIMEOUT));
     }
 }

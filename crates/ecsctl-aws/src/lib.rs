@@ -8,7 +8,7 @@ mod error;
 pub mod kinds;
 mod wait;
 
-pub use clients::Clients;
+pub use clients::{Clients, RetrySettings};
 
 use async_trait::async_trait;
 use ecsctl_graph::{Address, Data, Kind};
@@ -25,13 +25,42 @@ pub struct AwsProvider {
 }
 
 impl AwsProvider {
-    /// Clients from the standard chain (env, profile, SSO, IMDS); `AWS_ENDPOINT_URL` points
-    /// every service at an emulator. `region` overrides the chain's region.
-    pub async fn from_env(stack: &str, region: Option<&str>) -> Self {
+    /// A provider for `stack` over ready-made clients (tests, custom configuration).
+    pub fn new(stack: &str, clients: Clients) -> Self {
         AwsProvider {
-            clients: Clients::from_env(region).await,
+            clients,
             stack: stack.to_string(),
         }
+    }
+
+    /// Clients from the standard chain (env, profile, SSO, IMDS); `AWS_ENDPOINT_URL` points
+    /// every service at an emulator. `region` overrides the chain's region. Default retries.
+    pub async fn from_env(stack: &str, region: Option<&str>) -> Self {
+        Self::from_env_with(stack, region, &RetrySettings::default()).await
+    }
+
+    /// Like [`AwsProvider::from_env`] with an explicit retry policy.
+    pub async fn from_env_with(stack: &str, region: Option<&str>, settings: &RetrySettings) -> Self {
+        Self::new(stack, Clients::from_env(region, settings).await)
+    }
+
+    /// What the CLI calls: like [`AwsProvider::from_env_with`], but fails with a clear
+    /// error (class `InvalidInput`) when no region is configured anywhere, instead of
+    /// failing on the first call.
+    pub async fn connect(
+        stack: &str,
+        region: Option<&str>,
+        settings: &RetrySettings,
+    ) -> Result<Self, ProviderError> {
+        let provider = Self::from_env_with(stack, region, settings).await;
+        if provider.clients.region.is_empty() {
+            return Err(ProviderError::new(
+                ecsctl_provider::ErrorClass::InvalidInput,
+                "no AWS region: set `region` in the [stack] table, AWS_REGION, or a region in \
+                 the AWS profile",
+            ));
+        }
+        Ok(provider)
     }
 }
 

@@ -2,7 +2,9 @@
 
 use ecsctl_provider::{Call, ErrorClass, ProviderError};
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// Tokio's clock, so tests with a paused runtime reach deadlines without waiting.
+use tokio::time::Instant;
 
 /// What one poll found.
 pub enum Poll<T> {

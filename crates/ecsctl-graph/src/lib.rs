@@ -11,6 +11,7 @@ pub mod kinds;
 mod value;
 
 pub use address::{Address, AddressError, Kind};
+pub use dot::to_dot;
 pub use expand::{expand, Data};
 pub use graph::{CycleError, Graph, Resource};
 pub use kinds::KindSchema;

@@ -1,9 +1,26 @@
 //! The ecsctl stack file: `parse` reads TOML with positions, validates every section and
 //! returns either a typed [`Stack`] or every problem found, each with its location.
+//!
+//! ```
+//! let src = "[stack]\nname = \"hello\"\n\n[[service]]\nname = \"web\"\nimage = \"nginx:1.27\"\ncontainer_port = 80\n";
+//! let stack = ecsctl_stack::parse(src, "stack.toml").unwrap();
+//! assert_eq!(stack.services[0].name, "web");
+//!
+//! let err = ecsctl_stack::parse("[stack]\nnme = \"x\"\n", "stack.toml").unwrap_err();
+//! assert!(err.render().starts_with("stack.toml:2:1: error: unknown key `nme` in [stack]"));
+//! ```
 
+mod cidr;
 mod diagnostics;
 mod model;
+mod network;
 mod parse;
+mod reader;
+mod rules;
+mod service;
+mod text;
+#[cfg(test)]
+mod testutil;
 
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use model::*;

@@ -1,12 +1,912 @@
-//! Parsing and validation (to be written).
+//! `parse` and `load`: TOML with positions, then every section read and checked, every
+//! problem collected.
 
-use crate::{Diagnostics, Stack};
+use crate::reader::{Ctx, Got, Section, Span};
+use crate::rules::{self, Problem};
+use crate::text::{check_nesting, suggest, MAX_SOURCE_BYTES};
+use crate::{
+    cidr, network, service, Ami, Cluster, Diagnostic, Diagnostics, Dns, LoadBalancer, Scaling,
+    Stack, DEFAULT_AMI_PARAMETER,
+};
+use ipnet::Ipv4Net;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::path::Path;
+use toml_edit::{ImDocument, Item};
 
-pub fn parse(_src: &str, _file: &str) -> Result<Stack, Diagnostics> {
-    Err(Diagnostics(vec![]))
+pub(crate) const ROOT_KEYS: &[&str] = &[
+    "stack",
+    "network",
+    "dns",
+    "cluster",
+    "load_balancer",
+    "service",
+];
+pub(crate) const STACK_KEYS: &[&str] = &["name", "region", "tags"];
+pub(crate) const DNS_KEYS: &[&str] = &["zone"];
+pub(crate) const CLUSTER_KEYS: &[&str] = &[
+    "instance_type",
+    "ami",
+    "min_size",
+    "max_size",
+    "desired_capacity",
+    "key_name",
+    "ssh_cidrs",
+    "root_volume_size",
+    "scaling",
+];
+pub(crate) const SCALING_KEYS: &[&str] = &["cpu_target"];
+pub(crate) const LB_KEYS: &[&str] = &[
+    "listen_port",
+    "allowed_cidrs",
+    "certificate_arn",
+    "idle_timeout",
+];
+
+/// Parses and validates a stack file. `file` names it in diagnostics.
+///
+/// Returns the typed [`Stack`], or every problem found (syntax errors stop at the first,
+/// since nothing after one can be trusted).
+pub fn parse(src: &str, file: &str) -> Result<Stack, Diagnostics> {
+    let mut ctx = Ctx::new(src, file);
+    if src.len() > MAX_SOURCE_BYTES {
+        ctx.error(
+            &Some(0..0),
+            format!(
+                "the file is {} bytes; a stack file is at most {} bytes",
+                src.len(),
+                MAX_SOURCE_BYTES
+            ),
+            "check that this is the right file: a stack file is a few dozen lines of TOML",
+        );
+        return Err(Diagnostics(ctx.finish()));
+    }
+    if let Err(e) = check_nesting(src) {
+        ctx.error(
+            &Some(e.offset..e.offset),
+            e.message,
+            "a stack file needs at most two levels, e.g. `[cluster.scaling]` or `azs = [\"eu-west-2a\"]`",
+        );
+        return Err(Diagnostics(ctx.finish()));
+    }
+    let doc = match ImDocument::parse(src) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let (message, hint) = syntax_problem(e.message());
+            ctx.error(&e.span(), message, hint);
+            return Err(Diagnostics(ctx.finish()));
+        }
+    };
+    let stack = read(&mut ctx, doc.as_table(), src);
+    if ctx.has_errors() {
+        Err(Diagnostics(ctx.finish()))
+    } else {
+        Ok(stack)
+    }
 }
 
+/// Reads and parses the stack file at `path`; an unreadable or non-UTF-8 file is a
+/// diagnostic like any other problem.
 pub fn load(path: &Path) -> Result<Stack, Diagnostics> {
-    parse("", &path.display().to_string())
+    let file = path.display().to_string();
+    let fail = |line: usize, column: usize, message: String, hint: &str| {
+        Diagnostics(vec![Diagnostic {
+            file: file.clone(),
+            line,
+            column,
+            message,
+            hint: Some(hint.to_string()),
+        }])
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        fail(
+            0,
+            0,
+            format!("cannot read the stack file: {e}"),
+            "check the path (`--file`) and the file's permissions",
+        )
+    })?;
+    match std::str::from_utf8(&bytes) {
+        Ok(src) => parse(src, &file),
+        Err(e) => {
+            let valid = &bytes[..e.valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = valid
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |p| p + 1);
+            let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1;
+            Err(fail(
+                line,
+                column,
+                format!(
+                    "the stack file is not UTF-8 text (invalid byte at offset {})",
+                    e.valid_up_to()
+                ),
+                "save the file as UTF-8",
+            ))
+        }
+    }
+}
+
+/// The TOML parser's message as one line, and a hint for the common mistakes.
+fn syntax_problem(message: &str) -> (String, String) {
+    let one_line = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let hint = if one_line.contains("duplicate key") || one_line.contains("redefin") {
+        "each key and each [table] may appear once: remove or rename the repeated one \
+         (every service block is written `[[service]]`)"
+    } else if one_line.contains("table header") {
+        "a section header is a name in brackets on its own line: `[cluster]`, `[[service]]`"
+    } else if one_line.contains("string") {
+        "close the string with a matching quote; use '...' for text containing backslashes"
+    } else {
+        "fix the TOML syntax here: strings need quotes (`image = \"nginx\"`), lists use brackets \
+         (`azs = [\"eu-west-2a\"]`), sections are `[name]`"
+    };
+    let message = if one_line.is_empty() {
+        "invalid TOML".to_string()
+    } else {
+        format!("invalid TOML: {one_line}")
+    };
+    (message, hint.to_string())
+}
+
+/// Records `problem` about `what` (e.g. "`name` in [stack]") at `span`.
+pub(crate) fn report(ctx: &mut Ctx<'_>, span: &Span, what: &str, value: &str, problem: Problem) {
+    ctx.error(
+        span,
+        format!("invalid {what} `{value}`: {}", problem.reason),
+        problem.hint,
+    );
+}
+
+fn read(ctx: &mut Ctx<'_>, root_table: &toml_edit::Table, src: &str) -> Stack {
+    let root = Section {
+        label: String::new(),
+        path: String::new(),
+        table: root_table,
+        span: Some(0..0),
+    };
+    check_root_keys(ctx, &root);
+
+    let (name, name_span, region, tags) = read_stack(ctx, &root);
+    let network = network::read(ctx, &root, region.as_deref());
+    let dns = read_dns(ctx, &root);
+    let cluster = read_cluster(ctx, &root);
+    let load_balancer = read_load_balancer(ctx, &root, region.as_deref());
+    let services = service::read(ctx, &root, name.as_deref(), &name_span);
+
+    Stack {
+        name: name.unwrap_or_default(),
+        region,
+        tags,
+        network,
+        dns,
+        cluster,
+        load_balancer,
+        services,
+        source_hash: hex_sha256(src.as_bytes()),
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Unknown top-level keys: a misspelt section, or a key written outside its section.
+fn check_root_keys(ctx: &mut Ctx<'_>, root: &Section<'_>) {
+    let sections: [(&str, &[&str]); 6] = [
+        ("[stack]", STACK_KEYS),
+        ("[network]", network::KEYS),
+        ("[dns]", DNS_KEYS),
+        ("[cluster]", CLUSTER_KEYS),
+        ("[load_balancer]", LB_KEYS),
+        ("[[service]]", service::KEYS),
+    ];
+    let header = |s: &str| {
+        if s == "service" {
+            "[[service]]".to_string()
+        } else {
+            format!("[{s}]")
+        }
+    };
+    for (name, item) in root.table.iter() {
+        if ROOT_KEYS.contains(&name) {
+            continue;
+        }
+        let key_span = root.table.key(name).and_then(|k| k.span());
+        let (span, message) = match item {
+            Item::Table(t) => (t.span().or(key_span), format!("unknown section `[{name}]`")),
+            Item::ArrayOfTables(a) => (
+                a.get(0).and_then(|t| t.span()).or(key_span),
+                format!("unknown section `[[{name}]]`"),
+            ),
+            _ => (key_span, format!("unknown key `{name}` at the top level")),
+        };
+        let home = sections
+            .iter()
+            .find(|(_, keys)| keys.contains(&name))
+            .map(|(s, _)| *s);
+        let hint = match (suggest(name, ROOT_KEYS), home) {
+            (Some(s), _) => format!("did you mean `{}`?", header(s)),
+            (None, Some(h)) if matches!(item, Item::Value(_)) => {
+                format!("`{name}` belongs in {h}: move it below the `{h}` line")
+            }
+            _ => format!(
+                "the sections are: {}",
+                ROOT_KEYS.iter().map(|s| header(s)).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        ctx.error(&span, message, hint);
+    }
+}
+
+/// A top-level section, or `Absent`; reports a top-level key of the wrong type.
+pub(crate) fn section<'a>(ctx: &mut Ctx<'_>, root: &Section<'a>, key: &str) -> Got<Section<'a>> {
+    root.table(ctx, key, &format!("{{ ... }} (or a `[{key}]` section)"))
+}
+
+type StackHeader = (Option<String>, Span, Option<String>, BTreeMap<String, String>);
+
+fn read_stack(ctx: &mut Ctx<'_>, root: &Section<'_>) -> StackHeader {
+    let s = match section(ctx, root, "stack") {
+        Got::Val(s, _) => s,
+        Got::Bad => return (None, None, None, BTreeMap::new()),
+        Got::Absent => {
+            ctx.error(
+                &Some(0..0),
+                "missing the [stack] section",
+                "add `[stack]` with `name = \"hello\"` at the top of the file",
+            );
+            return (None, None, None, BTreeMap::new());
+        }
+    };
+    s.check_keys(ctx, STACK_KEYS);
+
+    let name = match s.required_string(ctx, "name", "\"hello\"") {
+        Got::Val(name, span) => match rules::resource_name(&name) {
+            Ok(()) => Some((name, span)),
+            Err(p) => {
+                report(ctx, &span, "stack name", &name, p);
+                None
+            }
+        },
+        _ => None,
+    };
+
+    let region = match s.string(ctx, "region", "\"eu-west-2\"") {
+        Got::Val(r, span) => match rules::region(&r) {
+            Ok(()) => Some(r),
+            Err(p) => {
+                report(ctx, &span, "region", &r, p);
+                None
+            }
+        },
+        _ => None,
+    };
+
+    let mut tags = BTreeMap::new();
+    if let Got::Val(entries, span) = s.string_map(ctx, "tags", "{ Environment = \"dev\" }") {
+        if entries.len() > rules::MAX_USER_TAGS {
+            ctx.error(
+                &span,
+                format!(
+                    "[stack.tags] has {} tags; at most {} fit (AWS allows 50 per resource and ecsctl adds 3)",
+                    entries.len(),
+                    rules::MAX_USER_TAGS
+                ),
+                "remove some tags",
+            );
+        }
+        for (key, key_span, value, value_span) in entries {
+            if let Err(p) = rules::tag_key(&key) {
+                report(ctx, &key_span, "tag key", &key, p);
+            }
+            if let Err(p) = rules::tag_value(&value) {
+                report(ctx, &value_span, &format!("tag `{key}` value"), &value, p);
+            }
+            tags.insert(key, value);
+        }
+    }
+
+    let (name, name_span) = match name {
+        Some((n, sp)) => (Some(n), sp),
+        None => (None, s.span.clone()),
+    };
+    (name, name_span, region, tags)
+}
+
+fn read_dns(ctx: &mut Ctx<'_>, root: &Section<'_>) -> Option<Dns> {
+    let s = section(ctx, root, "dns").ok()?;
+    s.check_keys(ctx, DNS_KEYS);
+    let (zone, span) = match s.required_string(ctx, "zone", "\"myorg.local.\"") {
+        Got::Val(z, span) => (z, span),
+        _ => return None,
+    };
+    match rules::zone(&zone) {
+        Ok(zone) => Some(Dns { zone }),
+        Err(p) => {
+            report(ctx, &span, "zone", &zone, p);
+            None
+        }
+    }
+}
+
+/// A list of CIDR blocks, each checked at its own position.
+pub(crate) fn cidr_list(
+    ctx: &mut Ctx<'_>,
+    s: &Section<'_>,
+    key: &str,
+    example: &str,
+) -> Got<Vec<(Ipv4Net, Span)>> {
+    let items = match s.string_array(ctx, key, example) {
+        Got::Val(items, span) => (items, span),
+        Got::Absent => return Got::Absent,
+        Got::Bad => return Got::Bad,
+    };
+    let mut out = Vec::new();
+    let mut bad = false;
+    for (text, span) in items.0 {
+        match cidr::parse(&text) {
+            Ok(net) => out.push((net, span)),
+            Err(p) => {
+                bad = true;
+                report(ctx, &span, &format!("`{key}` block"), &text, p);
+            }
+        }
+    }
+    if bad {
+        Got::Bad
+    } else {
+        Got::Val(out, items.1)
+    }
+}
+
+fn read_cluster(ctx: &mut Ctx<'_>, root: &Section<'_>) -> Cluster {
+    let mut cluster = Cluster {
+        instance_type: "t3.small".into(),
+        ami: Ami::Ssm(DEFAULT_AMI_PARAMETER.into()),
+        min_size: 1,
+        max_size: 2,
+        desired_capacity: 1,
+        key_name: None,
+        ssh_cidrs: Vec::new(),
+        root_volume_size: 30,
+        scaling: None,
+    };
+    let s = match section(ctx, root, "cluster") {
+        Got::Val(s, _) => s,
+        _ => return cluster,
+    };
+    s.check_keys(ctx, CLUSTER_KEYS);
+
+    if let Got::Val(t, span) = s.string(ctx, "instance_type", "\"t3.small\"") {
+        if let Err(p) = rules::instance_type(&t) {
+            report(ctx, &span, "instance type", &t, p);
+        }
+        cluster.instance_type = t;
+    }
+    if let Got::Val(a, span) = s.string(ctx, "ami", "\"ssm:/aws/service/...\"") {
+        match rules::ami(&a) {
+            Ok(ami) => cluster.ami = ami,
+            Err(p) => report(ctx, &span, "ami", &a, p),
+        }
+    }
+
+    let min = s.int_in::<u32>(ctx, "min_size", 0, 100, "", "1");
+    let max = s.int_in::<u32>(ctx, "max_size", 1, 100, "", "4");
+    let desired = s.int_in::<u32>(ctx, "desired_capacity", 0, 100, "", "2");
+    let (min_bad, max_bad, desired_bad) = (min.is_bad(), max.is_bad(), desired.is_bad());
+    let min_span = s.value_span("min_size");
+    let desired_span = s.value_span("desired_capacity");
+    let desired_given = matches!(desired, Got::Val(..));
+    cluster.min_size = min.or_default(1).unwrap_or(1);
+    cluster.max_size = max.or_default(2).unwrap_or(2);
+    cluster.desired_capacity = desired
+        .or_default(cluster.min_size)
+        .unwrap_or(cluster.min_size);
+    if !min_bad && !max_bad && cluster.min_size > cluster.max_size {
+        ctx.error(
+            &min_span,
+            format!(
+                "min_size {} is greater than max_size {} in [cluster]",
+                cluster.min_size, cluster.max_size
+            ),
+            format!(
+                "set max_size to at least {} (max_size defaults to 2)",
+                cluster.min_size
+            ),
+        );
+    } else if !min_bad && !max_bad && !desired_bad && desired_given {
+        let d = cluster.desired_capacity;
+        if d < cluster.min_size || d > cluster.max_size {
+            ctx.error(
+                &desired_span,
+                format!(
+                    "desired_capacity {d} is outside min_size..max_size ({}..{}) in [cluster]",
+                    cluster.min_size, cluster.max_size
+                ),
+                format!(
+                    "use a value from {} to {}, or leave it out to start at min_size",
+                    cluster.min_size, cluster.max_size
+                ),
+            );
+        }
+    }
+
+    if let Got::Val(k, span) = s.string(ctx, "key_name", "\"my-key\"") {
+        match rules::key_name(&k) {
+            Ok(()) => cluster.key_name = Some(k),
+            Err(p) => report(ctx, &span, "key_name", &k, p),
+        }
+    }
+    if let Got::Val(list, _) = cidr_list(ctx, &s, "ssh_cidrs", "[\"203.0.113.0/24\"]") {
+        for (net, span) in &list {
+            if net.prefix_len() == 0 {
+                ctx.error(
+                    span,
+                    "`ssh_cidrs` must not open SSH to the whole internet (0.0.0.0/0)",
+                    "list only your office or VPN blocks, e.g. `203.0.113.0/24`",
+                );
+            }
+        }
+        cluster.ssh_cidrs = list.into_iter().map(|(n, _)| n).collect();
+    }
+    if let Got::Val(size, span) =
+        s.int_in::<u32>(ctx, "root_volume_size", 1, 16384, " GiB", "30")
+    {
+        let ecs_al2023 = matches!(&cluster.ami, Ami::Ssm(p) if p.contains("/ecs/optimized-ami/amazon-linux-2023"));
+        if ecs_al2023 && size < 30 {
+            ctx.error(
+                &span,
+                format!("root_volume_size {size} GiB is smaller than the ECS-optimised Amazon Linux 2023 image (30 GiB)"),
+                "use 30 or more",
+            );
+        }
+        cluster.root_volume_size = size;
+    }
+
+    if let Got::Val(sc, _) = s.table(ctx, "scaling", "{ cpu_target = 60 }") {
+        sc.check_keys(ctx, SCALING_KEYS);
+        let mut scaling = Scaling { cpu_target: 60.0 };
+        if let Got::Val(t, span) = sc.number(ctx, "cpu_target", "60") {
+            if !(1.0..=100.0).contains(&t) {
+                ctx.error(
+                    &span,
+                    format!("cpu_target {t} in [cluster.scaling] is outside 1 to 100"),
+                    "give the average CPU percent to keep the instances at, e.g. 60",
+                );
+            } else {
+                scaling.cpu_target = t;
+            }
+        }
+        cluster.scaling = Some(scaling);
+    }
+    cluster
+}
+
+fn read_load_balancer(ctx: &mut Ctx<'_>, root: &Section<'_>, region: Option<&str>) -> LoadBalancer {
+    let mut lb = LoadBalancer {
+        listen_port: 80,
+        allowed_cidrs: vec![Ipv4Net::default()], // 0.0.0.0/0
+        certificate_arn: None,
+        idle_timeout: 60,
+    };
+    let s = match section(ctx, root, "load_balancer") {
+        Got::Val(s, _) => s,
+        _ => return lb,
+    };
+    s.check_keys(ctx, LB_KEYS);
+    let port = s.int_in::<u16>(ctx, "listen_port", 1, 65535, "", "80");
+    let port_span = s.value_span("listen_port");
+    if let Some(p) = port.ok() {
+        lb.listen_port = p;
+    }
+    match cidr_list(ctx, &s, "allowed_cidrs", "[\"0.0.0.0/0\"]") {
+        Got::Val(list, span) if list.is_empty() => ctx.error(
+            &span,
+            "`allowed_cidrs` in [load_balancer] is empty: nothing could reach the load balancer",
+            "list the blocks allowed in, e.g. `[\"0.0.0.0/0\"]` for everyone",
+        ),
+        Got::Val(list, _) => lb.allowed_cidrs = list.into_iter().map(|(n, _)| n).collect(),
+        _ => {}
+    }
+    if let Got::Val(arn, span) = s.string(ctx, "certificate_arn", "\"arn:aws:acm:...\"") {
+        match rules::certificate_arn(&arn) {
+            Ok(arn_region) => {
+                if let Some(r) = region.filter(|r| *r != arn_region) {
+                    ctx.error(
+                        &span,
+                        format!("certificate_arn is in {arn_region} but the stack is in {r}"),
+                        format!("a load balancer can only use an ACM certificate from its own region: request or import one in {r}"),
+                    );
+                }
+                if lb.listen_port == 443 {
+                    ctx.error(
+                        &port_span,
+                        "listen_port 443 clashes with the HTTPS listener that certificate_arn adds on 443",
+                        "keep listen_port = 80: it redirects to HTTPS on 443",
+                    );
+                }
+                lb.certificate_arn = Some(arn);
+            }
+            Err(p) => report(ctx, &span, "certificate_arn", &arn, p),
+        }
+    }
+    if let Some(t) = s
+        .int_in::<u32>(ctx, "idle_timeout", 1, 4000, " seconds", "60")
+        .ok()
+    {
+        lb.idle_timeout = t;
+    }
+    lb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::*;
+    use crate::{Azs, NatMode};
+
+    #[test]
+    fn minimal_stack_gets_every_default() {
+        let src = stack_with("");
+        let s = ok(&src);
+        assert_eq!(s.name, "hello");
+        assert_eq!(s.region, None);
+        assert!(s.tags.is_empty());
+        assert_eq!(s.network.cidr.to_string(), "10.0.0.0/16");
+        assert_eq!(s.network.azs, Azs::Count(2));
+        let nets = |v: &[Ipv4Net]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(nets(&s.network.public_subnets), ["10.0.0.0/24", "10.0.1.0/24"]);
+        assert_eq!(nets(&s.network.private_subnets), ["10.0.128.0/24", "10.0.129.0/24"]);
+        assert_eq!(s.network.nat, NatMode::Single);
+        assert_eq!(s.dns, None);
+        assert_eq!(s.cluster.instance_type, "t3.small");
+        assert_eq!(s.cluster.ami, Ami::Ssm(DEFAULT_AMI_PARAMETER.into()));
+        assert_eq!((s.cluster.min_size, s.cluster.max_size, s.cluster.desired_capacity), (1, 2, 1));
+        assert_eq!(s.cluster.key_name, None);
+        assert!(s.cluster.ssh_cidrs.is_empty());
+        assert_eq!(s.cluster.root_volume_size, 30);
+        assert_eq!(s.cluster.scaling, None);
+        assert_eq!(s.load_balancer.listen_port, 80);
+        assert_eq!(nets(&s.load_balancer.allowed_cidrs), ["0.0.0.0/0"]);
+        assert_eq!(s.load_balancer.certificate_arn, None);
+        assert_eq!(s.load_balancer.idle_timeout, 60);
+        let web = &s.services[0];
+        assert_eq!((web.name.as_str(), web.image.as_str(), web.container_port), ("web", "nginx:1.27", 80));
+        assert!(web.command.is_empty());
+        assert_eq!((web.cpu, web.memory, web.desired_count), (256, 512, 1));
+        assert_eq!(web.health_check_path, "/");
+        assert_eq!((web.log_retention_days, web.deregistration_delay, web.health_check_grace_period), (30, 30, 30));
+        assert_eq!((web.path.clone(), web.host.clone()), (None, None));
+    }
+
+    #[test]
+    fn source_hash_is_the_sha256_of_the_bytes() {
+        assert_eq!(
+            hex_sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let src = stack_with("");
+        assert_eq!(ok(&src).source_hash, hex_sha256(src.as_bytes()));
+        assert_ne!(ok(&src).source_hash, ok(&stack_with("# changed\n")).source_hash);
+    }
+
+    #[test]
+    fn full_stack_reads_every_key() {
+        let src = r#"
+[stack]
+name = "hello"
+region = "eu-west-2"
+[stack.tags]
+Environment = "dev"
+
+[dns]
+zone = "MyOrg.Local"
+
+[cluster]
+instance_type = "m7g.large"
+ami = "ami-0123456789abcdef0"
+min_size = 2
+max_size = 4
+desired_capacity = 3
+key_name = "eHa"
+ssh_cidrs = ["203.0.113.0/24"]
+root_volume_size = 40
+[cluster.scaling]
+cpu_target = 55.5
+
+[load_balancer]
+listen_port = 8080
+allowed_cidrs = ["198.51.100.0/24", "203.0.113.0/24"]
+certificate_arn = "arn:aws:acm:eu-west-2:123456789012:certificate/abc"
+idle_timeout = 120
+
+[[service]]
+name = "web"
+image = "nginx:1.27"
+container_port = 80
+"#;
+        let s = ok(src);
+        assert_eq!(s.region.as_deref(), Some("eu-west-2"));
+        assert_eq!(s.tags.get("Environment").map(String::as_str), Some("dev"));
+        assert_eq!(s.dns, Some(Dns { zone: "myorg.local.".into() }));
+        assert_eq!(s.cluster.instance_type, "m7g.large");
+        assert_eq!(s.cluster.ami, Ami::Id("ami-0123456789abcdef0".into()));
+        assert_eq!((s.cluster.min_size, s.cluster.max_size, s.cluster.desired_capacity), (2, 4, 3));
+        assert_eq!(s.cluster.key_name.as_deref(), Some("eHa"));
+        assert_eq!(s.cluster.ssh_cidrs[0].to_string(), "203.0.113.0/24");
+        assert_eq!(s.cluster.root_volume_size, 40);
+        assert_eq!(s.cluster.scaling, Some(Scaling { cpu_target: 55.5 }));
+        assert_eq!(s.load_balancer.listen_port, 8080);
+        assert_eq!(s.load_balancer.allowed_cidrs.len(), 2);
+        assert!(s.load_balancer.certificate_arn.is_some());
+        assert_eq!(s.load_balancer.idle_timeout, 120);
+    }
+
+    #[test]
+    fn inline_tables_work_like_sections() {
+        let src = format!(
+            "cluster = {{ min_size = 2, max_size = 3, scaling = {{ cpu_target = 70 }} }}\n{}",
+            stack_with("")
+        );
+        let s = ok(&src);
+        assert_eq!((s.cluster.min_size, s.cluster.max_size), (2, 3));
+        assert_eq!(s.cluster.scaling, Some(Scaling { cpu_target: 70.0 }));
+    }
+
+    #[test]
+    fn syntax_error_has_the_parser_position() {
+        let src = "[stack]\nname = \"hello\nregion = 1\n";
+        let d = only(src);
+        assert_eq!((d.line, d.column), (2, 14));
+        assert!(d.message.starts_with("invalid TOML"), "{d}");
+        assert!(d.hint.unwrap().contains("quote"));
+    }
+
+    #[test]
+    fn duplicate_key_is_a_syntax_error_at_the_second() {
+        let src = "[stack]\nname = \"a\"\nname = \"b\"\n";
+        let d = only(src);
+        assert_eq!(d.line, 3);
+        assert!(d.message.contains("duplicate key"), "{d}");
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_closest() {
+        let src = stack_with("[cluster]\n    instnce_type = \"t3.small\"\n");
+        let d = only(&src);
+        check(&d, &src, "instnce_type", "unknown key `instnce_type` in [cluster]", "did you mean `instance_type`?");
+        assert_eq!((d.line, d.column), (4, 5));
+        assert_eq!(
+            d.to_string(),
+            "stack.toml:4:5: error: unknown key `instnce_type` in [cluster]\n  hint: did you mean `instance_type`?"
+        );
+    }
+
+    #[test]
+    fn unknown_key_without_a_close_match_lists_the_keys() {
+        let src = stack_with("[dns]\nzone = \"a.local\"\ncolour = \"blue\"\n");
+        let d = only(&src);
+        check(&d, &src, "colour", "unknown key `colour` in [dns]", "the keys [dns] accepts are: zone");
+    }
+
+    #[test]
+    fn every_problem_is_collected() {
+        let src = "[stack]\nname = \"Hello\"\nregion = \"london\"\n[cluster]\nmin_size = \"1\"\nfoo = 1\n[[service]]\nname = \"web\"\n";
+        let e = errors(src);
+        let messages: Vec<&str> = e.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(e.len(), 6, "{messages:#?}");
+        // sorted by position
+        let lines: Vec<usize> = e.iter().map(|d| d.line).collect();
+        let mut sorted = lines.clone();
+        sorted.sort();
+        assert_eq!(lines, sorted);
+    }
+
+    #[test]
+    fn wrong_types_say_expected_and_found() {
+        let src = stack_with("[cluster]\nmin_size = \"2\"\n");
+        let d = only(&src);
+        check(&d, &src, "\"2\"", "`min_size` in [cluster] must be an integer, found a string", "remove the quotes");
+        let src = "[stack]\nname = 5\n".to_string() + SERVICE;
+        let d = only(&src);
+        check(&d, &src, "5", "`name` in [stack] must be a string, found an integer", "name = \"hello\"");
+        let src = stack_with("[load_balancer]\nallowed_cidrs = \"0.0.0.0/0\"\n");
+        let d = only(&src);
+        check(&d, &src, "\"0.0.0.0/0\"", "must be an array of strings, found a string", "[\"0.0.0.0/0\"]");
+        let src = format!("cluster = 3\n{}", stack_with(""));
+        let d = only(&src);
+        check(&d, &src, "3\n", "`cluster` must be a table, found an integer", "");
+        let src = stack_with("cluster = { min_size = 2 }\n");
+        let d = only(&src);
+        check(&d, &src, "cluster", "unknown key `cluster` in [stack]", "`[cluster]` is a section of its own");
+    }
+
+    #[test]
+    fn missing_required_key_points_at_the_header() {
+        let src = "\n[stack]\nregion = \"eu-west-2\"\n".to_string() + SERVICE;
+        let d = only(&src);
+        check(&d, &src, "[stack]", "missing required key `name` in [stack]", "add `name = \"hello\"` to [stack]");
+    }
+
+    #[test]
+    fn missing_stack_section() {
+        let src = SERVICE.trim_start().to_string();
+        let d = only(&src);
+        assert_eq!((d.line, d.column), (1, 1));
+        assert_eq!(d.message, "missing the [stack] section");
+    }
+
+    #[test]
+    fn top_level_keys_and_sections() {
+        let src = format!("region = \"eu-west-2\"\n{}", stack_with(""));
+        let d = only(&src);
+        check(&d, &src, "region", "unknown key `region` at the top level", "belongs in [stack]");
+        let src = stack_with("[clustr]\nmin_size = 1\n");
+        let d = only(&src);
+        check(&d, &src, "[clustr]", "unknown section `[clustr]`", "did you mean `[cluster]`?");
+        let src = stack_with("[[services]]\nname = \"x\"\n");
+        let d = only(&src);
+        check(&d, &src, "[[services]]", "unknown section `[[services]]`", "did you mean `[[service]]`?");
+    }
+
+    #[test]
+    fn stack_name_rules() {
+        let src = "[stack]\nname = \"Hello_App\"\n".to_string() + SERVICE;
+        let d = only(&src);
+        check(&d, &src, "\"Hello_App\"", "invalid stack name `Hello_App`: it must start with a lowercase letter", "`hello-app`");
+        let src = format!("[stack]\nname = \"{}\"\n{SERVICE}", "a".repeat(21));
+        check(&only(&src), &src, "\"aaa", "21 characters long, the limit is 20", "");
+        let src = "[stack]\nname = \"ab--c\"\n".to_string() + SERVICE;
+        check(&only(&src), &src, "\"ab", "must not contain `--`", "");
+        let src = "[stack]\nname = \"abc-\"\n".to_string() + SERVICE;
+        check(&only(&src), &src, "\"abc", "must not end with `-`", "");
+    }
+
+    #[test]
+    fn region_shape() {
+        let src = "[stack]\nname = \"a\"\nregion = \"London\"\n".to_string() + SERVICE;
+        check(&only(&src), &src, "\"London\"", "invalid region `London`", "eu-west-2");
+    }
+
+    #[test]
+    fn tag_rules() {
+        let src = stack_with("[stack.tags]\nOwner = \"me\"\n\"aws:x\" = \"y\"\n");
+        check(&only(&src), &src, "\"aws:x\"", "invalid tag key `aws:x`: the `aws:` prefix is reserved", "");
+        let src = stack_with(&format!("[stack.tags]\nOwner = \"{}\"\n", "v".repeat(257)));
+        check(&only(&src), &src, "\"vvv", "invalid tag `Owner` value", "shorter");
+        let src = stack_with(&format!("[stack.tags]\n{} = \"v\"\n", "k".repeat(129)));
+        check(&only(&src), &src, "kkk", "the limit is 128", "");
+        let src = stack_with("[stack.tags]\nCost = 12\n");
+        check(&only(&src), &src, "12", "`Cost` in [stack.tags] must be a string, found an integer", "quote it: `Cost = \"12\"`");
+        let many: String = (0..48).map(|i| format!("k{i} = \"v\"\n")).collect();
+        let src = stack_with(&format!("[stack.tags]\n{many}"));
+        check(&only(&src), &src, "[stack.tags]", "48 tags; at most 47", "");
+    }
+
+    #[test]
+    fn dns_zone() {
+        let src = stack_with("[dns]\nzone = \"my_org.local\"\n");
+        check(&only(&src), &src, "\"my_org", "invalid zone `my_org.local`: `_` is not allowed", "myorg.local.");
+        let src = stack_with("[dns]\n");
+        check(&only(&src), &src, "[dns]", "missing required key `zone` in [dns]", "");
+        let long = vec!["abcdefghij"; 24].join(".");
+        let src = stack_with(&format!("[dns]\nzone = \"{long}\"\n"));
+        check(&only(&src), &src, "\"abc", "the limit is 253", "");
+    }
+
+    #[test]
+    fn instance_type_and_ami() {
+        let src = stack_with("[cluster]\ninstance_type = \"t3-small\"\n");
+        check(&only(&src), &src, "\"t3-small\"", "invalid instance type `t3-small`", "t3.small");
+        let src = stack_with("[cluster]\nami = \"ami-XYZ\"\n");
+        check(&only(&src), &src, "\"ami-XYZ\"", "invalid ami `ami-XYZ`", "ssm:/aws/service");
+        let src = stack_with("[cluster]\nami = \"ssm:/my/param\"\n");
+        assert_eq!(ok(&src).cluster.ami, Ami::Ssm("/my/param".into()));
+    }
+
+    #[test]
+    fn cluster_sizes() {
+        let src = stack_with("[cluster]\nmin_size = 3\nmax_size = 2\n");
+        check(&only(&src), &src, "3\n", "min_size 3 is greater than max_size 2", "at least 3");
+        let src = stack_with("[cluster]\nmin_size = 3\n");
+        check(&only(&src), &src, "3\n", "min_size 3 is greater than max_size 2", "defaults to 2");
+        let src = stack_with("[cluster]\nmin_size = 1\nmax_size = 3\ndesired_capacity = 4\n");
+        check(&only(&src), &src, "4\n", "desired_capacity 4 is outside min_size..max_size (1..3)", "from 1 to 3");
+        let src = stack_with("[cluster]\nmax_size = 101\n");
+        check(&only(&src), &src, "101", "`max_size` in [cluster] is 101, outside the allowed range 1 to 100", "");
+        let src = stack_with("[cluster]\nmin_size = 2\nmax_size = 4\n");
+        assert_eq!(ok(&src).cluster.desired_capacity, 2);
+    }
+
+    #[test]
+    fn ssh_and_volume() {
+        let src = stack_with("[cluster]\nssh_cidrs = [\"0.0.0.0/0\"]\n");
+        check(&only(&src), &src, "\"0.0.0.0/0\"", "must not open SSH to the whole internet", "VPN");
+        let src = stack_with("[cluster]\nssh_cidrs = [\"203.0.113.7/24\"]\n");
+        check(&only(&src), &src, "\"203", "invalid `ssh_cidrs` block `203.0.113.7/24`: it has host bits set", "use `203.0.113.0/24`");
+        let src = stack_with("[cluster]\nroot_volume_size = 20\n");
+        check(&only(&src), &src, "20", "smaller than the ECS-optimised Amazon Linux 2023 image", "30");
+        let src = stack_with("[cluster]\nami = \"ami-12345678\"\nroot_volume_size = 20\n");
+        assert_eq!(ok(&src).cluster.root_volume_size, 20);
+    }
+
+    #[test]
+    fn scaling_target() {
+        let src = stack_with("[cluster.scaling]\ncpu_target = 0\n");
+        check(&only(&src), &src, "0\n", "cpu_target 0 in [cluster.scaling] is outside 1 to 100", "");
+        let src = stack_with("[cluster.scaling]\ncpu_target = 100.5\n");
+        check(&only(&src), &src, "100.5", "outside 1 to 100", "");
+        let src = stack_with("[cluster.scaling]\ncpu_target = \"60\"\n");
+        check(&only(&src), &src, "\"60\"", "must be a number, found a string", "");
+        let src = stack_with("[cluster.scaling]\n");
+        assert_eq!(ok(&src).cluster.scaling, Some(Scaling { cpu_target: 60.0 }));
+        let src = stack_with("[cluster.scaling]\ncpu_targt = 50\n");
+        check(&only(&src), &src, "cpu_targt", "unknown key `cpu_targt` in [cluster.scaling]", "`cpu_target`");
+    }
+
+    #[test]
+    fn load_balancer_rules() {
+        let src = stack_with("[load_balancer]\nlisten_port = 0\n");
+        check(&only(&src), &src, "0\n", "`listen_port` in [load_balancer] is 0, outside the allowed range 1 to 65535", "");
+        let src = stack_with("[load_balancer]\nlisten_port = 70000\n");
+        check(&only(&src), &src, "70000", "outside the allowed range 1 to 65535", "");
+        let src = stack_with("[load_balancer]\ncertificate_arn = \"arn:aws:iam::123456789012:server-certificate/x\"\n");
+        check(&only(&src), &src, "\"arn", "invalid certificate_arn", "ACM");
+        let src = "[stack]\nname = \"a\"\nregion = \"eu-west-2\"\n[load_balancer]\ncertificate_arn = \"arn:aws:acm:us-east-1:123456789012:certificate/x\"\n".to_string() + SERVICE;
+        check(&only(&src), &src, "\"arn", "certificate_arn is in us-east-1 but the stack is in eu-west-2", "its own region");
+        let src = stack_with("[load_balancer]\nlisten_port = 443\ncertificate_arn = \"arn:aws:acm:eu-west-2:123456789012:certificate/x\"\n");
+        check(&only(&src), &src, "443", "listen_port 443 clashes with the HTTPS listener", "");
+        let src = stack_with("[load_balancer]\nallowed_cidrs = []\n");
+        check(&only(&src), &src, "[]", "`allowed_cidrs` in [load_balancer] is empty", "");
+        let src = stack_with("[load_balancer]\nidle_timeout = 0\n");
+        check(&only(&src), &src, "0\n", "`idle_timeout` in [load_balancer] is 0 seconds, outside the allowed range 1 to 4000", "");
+    }
+
+    #[test]
+    fn oversized_and_deeply_nested_inputs_are_refused() {
+        let big = format!("{}\n# {}", stack_with(""), "x".repeat(MAX_SOURCE_BYTES));
+        let d = only(&big);
+        assert_eq!((d.line, d.column), (1, 1));
+        assert!(d.message.contains("a stack file is at most"), "{d}");
+        let deep = format!("[stack]\nname = {}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let d = only(&deep);
+        assert_eq!(d.line, 2);
+        assert!(d.message.contains("nested more than"), "{d}");
+    }
+
+    fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("ecsctl-stack-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    #[test]
+    fn load_reads_files_and_reports_unreadable_ones() {
+        let path = temp_file("ok.toml", stack_with("").as_bytes());
+        assert_eq!(load(&path).unwrap().name, "hello");
+
+        let missing = path.with_file_name("missing.toml");
+        let e = load(&missing).unwrap_err();
+        assert_eq!(e.0[0].line, 0);
+        assert!(e.0[0].message.starts_with("cannot read the stack file"));
+        assert!(e.render().starts_with(&format!("{}: error:", missing.display())));
+
+        let path = temp_file("binary.toml", b"[stack]\nname = \"a\xff\"\n");
+        let d = &load(&path).unwrap_err().0[0];
+        assert_eq!((d.line, d.column), (2, 10));
+        assert!(d.message.contains("not UTF-8"));
+    }
 }

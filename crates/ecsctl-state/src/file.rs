@@ -329,3 +329,272 @@ pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     s.push(suffix);
     PathBuf::from(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Pending, ResourceState};
+    use ecsctl_graph::{Address, Kind};
+    use serde_json::json;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn sample() -> State {
+        let mut state = State::new("web");
+        let args = json!({"cidr_block": "10.0.0.0/16", "tags": {"Name": "web"}});
+        state.resources.insert(
+            Address::new(Kind::Vpc, "main"),
+            ResourceState {
+                id: "vpc-0123".into(),
+                args: args.as_object().cloned().unwrap_or_default(),
+                outputs: Default::default(),
+                deps: vec![],
+            },
+        );
+        state.pending.insert(
+            Address::indexed(Kind::Subnet, "private", 1),
+            Pending {
+                token: "tok-1".into(),
+                since: "2026-11-23T10:00:00Z".into(),
+                args: Default::default(),
+                deps: vec![Address::new(Kind::Vpc, "main")],
+            },
+        );
+        state.data.insert("region".into(), json!("eu-west-1"));
+        state
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Write `text` as the state, check `read` refuses it, and that the file is unchanged.
+    fn refused(text: &str) -> StateError {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.state.json");
+        fs::write(&path, text).unwrap();
+        let err = read(&path).expect_err("the state should be refused");
+        assert_eq!(fs::read_to_string(&path).unwrap(), text, "file was modified");
+        assert_eq!(names_in(dir.path()), ["s.state.json"]);
+        err
+    }
+
+    #[test]
+    fn default_path_is_beside_the_stack_file() {
+        assert_eq!(
+            default_path(Path::new("stack.toml")),
+            PathBuf::from("stack.state.json")
+        );
+        assert_eq!(
+            default_path(Path::new("/srv/infra/prod.toml")),
+            PathBuf::from("/srv/infra/prod.state.json")
+        );
+        assert_eq!(
+            default_path(Path::new("deploy/web.stack.toml")),
+            PathBuf::from("deploy/web.stack.state.json")
+        );
+        assert_eq!(
+            backup_path("a/s.state.json"),
+            PathBuf::from("a/s.state.json.backup")
+        );
+    }
+
+    #[test]
+    fn missing_file_reads_as_none_and_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.state.json");
+        assert!(read(&path).unwrap().is_none());
+        let state = read_or_new(&path, "web").unwrap();
+        assert_eq!(state.stack, "web");
+        assert_eq!(state.serial, 0);
+        assert_eq!(state.format_version, FORMAT_VERSION);
+        assert_eq!(state.lineage.len(), 32);
+        assert!(names_in(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.state.json");
+        let mut state = sample();
+        write(&path, &mut state).unwrap();
+        let back = read(&path).unwrap().unwrap();
+        assert_eq!(back, state);
+        assert_eq!(read_or_new(&path, "web").unwrap(), state);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with("}\n"), "pretty JSON with a trailing newline");
+        assert!(text.contains("\n  \"serial\": 1,\n"), "{text}");
+        assert!(text.contains("\"vpc.main\""), "{text}");
+        assert!(text.contains("\"subnet.private[1]\""), "{text}");
+    }
+
+    #[test]
+    fn every_write_bumps_the_serial() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.state.json");
+        let mut state = sample();
+        write(&path, &mut state).unwrap();
+        assert_eq!(state.serial, 1);
+        write(&path, &mut state).unwrap();
+        write(&path, &mut state).unwrap();
+        assert_eq!(state.serial, 3);
+        assert_eq!(read(&path).unwrap().unwrap().serial, 3);
+    }
+
+    #[test]
+    fn backup_holds_the_previous_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.state.json");
+        let mut state = sample();
+        write(&path, &mut state).unwrap();
+        assert!(!backup_path(&path).exists(), "no backup before a second write");
+        let first = fs::read(&path).unwrap();
+
+        state.resources.clear();
+        write(&path, &mut state).unwrap();
+        assert_eq!(fs::read(backup_path(&path)).unwrap(), first);
+        let previous = read(backup_path(&path)).unwrap().unwrap();
+        assert_eq!(previous.serial, 1);
+        assert_eq!(previous.resources.len(), 1);
+        let current = read(&path).unwrap().unwrap();
+        assert_eq!(current.serial, 2);
+        assert!(current.resources.is_empty());
+        assert_eq!(
+            names_in(dir.path()),
+            ["s.state.json", "s.state.json.backup"],
+            "no temp file left behind"
+        );
+    }
+
+    #[test]
+    fn state_and_backup_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.state.json");
+        // A world-readable file from elsewhere is replaced by a private one.
+        fs::write(&path, "{}").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let mut state = sample();
+        write(&path, &mut state).unwrap();
+        write(&path, &mut state).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&backup_path(&path)), 0o600);
+    }
+
+    #[test]
+    fn corrupt_file_is_refused_with_its_position_and_the_backup() {
+        let err = refused("{\n  \"format_version\": 1,\n  \"serial\": oops\n}\n");
+        match &err {
+            StateError::Corrupt { line, column, .. } => assert_eq!((*line, *column), (3, 13)),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        let msg = err.to_string();
+        assert!(msg.contains("is corrupt at line 3, column 13"), "{msg}");
+        assert!(msg.contains("s.state.json.backup holds the previous version"), "{msg}");
+    }
+
+    #[test]
+    fn truncated_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.state.json");
+        write(&path, &mut sample()).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let err = refused(&text[..text.len() / 2]);
+        assert!(matches!(err, StateError::Corrupt { .. }), "{err:?}");
+        let err = refused("");
+        assert!(matches!(err, StateError::Corrupt { line: 1, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn newer_format_is_refused_as_such() {
+        // A newer format may have fields this build does not know: the version is the
+        // problem to report, not the unknown field.
+        let text = r#"{"format_version": 7, "serial": 3, "lineage": "ab", "stack": "web", "moved": {}}"#;
+        let err = refused(text);
+        assert!(
+            matches!(err, StateError::NewerFormat { found: 7, supported: FORMAT_VERSION, .. }),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("written by a newer ecsctl; upgrade"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let text = "{\"format_version\": 1, \"serial\": 3, \"lineage\": \"ab\", \"stack\": \"web\",\n \"surprise\": true}";
+        let err = refused(text);
+        match &err {
+            StateError::Corrupt { line, message, .. } => {
+                assert_eq!(*line, 2);
+                assert!(message.contains("unknown field `surprise`"), "{message}");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_lineage_is_refused() {
+        let err = refused(r#"{"format_version": 1, "serial": 3, "lineage": "", "stack": "web"}"#);
+        assert!(matches!(err, StateError::Invalid { .. }), "{err:?}");
+        assert!(err.to_string().contains("lineage is empty"), "{err}");
+    }
+
+    #[test]
+    fn another_stacks_state_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.state.json");
+        write(&path, &mut sample()).unwrap();
+        let before = fs::read(&path).unwrap();
+        let err = read_or_new(&path, "api").unwrap_err();
+        match &err {
+            StateError::WrongStack {
+                found, expected, ..
+            } => assert_eq!((found.as_str(), expected.as_str()), ("web", "api")),
+            other => panic!("expected WrongStack, got {other:?}"),
+        }
+        assert!(err.hint().contains("--state points at another stack's state"));
+        assert_eq!(fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn failed_write_leaves_the_old_state_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.state.json");
+        let mut state = sample();
+        write(&path, &mut state).unwrap();
+        let before = fs::read(&path).unwrap();
+        // The backup cannot be renamed into place when a directory sits at its path.
+        fs::remove_file(backup_path(&path)).ok();
+        fs::create_dir(backup_path(&path)).unwrap();
+
+        state.resources.clear();
+        let err = write(&path, &mut state).unwrap_err();
+        assert!(matches!(err, StateError::Io { .. }), "{err:?}");
+        assert!(err.to_string().contains("s.state.json"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), before, "old state must be intact");
+        assert_eq!(state.serial, 1, "a failed write does not bump the serial");
+        assert_eq!(
+            names_in(dir.path()),
+            ["s.state.json", "s.state.json.backup"],
+            "temp files are removed"
+        );
+    }
+
+    #[test]
+    fn write_into_a_missing_directory_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nowhere").join("s.state.json");
+        let mut state = sample();
+        let err = write(&path, &mut state).unwrap_err();
+        assert!(err.hint().contains("check that the directory"), "{err}");
+        assert!(err.hint().contains("nowhere"), "{err}");
+        assert_eq!(state.serial, 0);
+    }
+}

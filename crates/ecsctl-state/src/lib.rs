@@ -5,6 +5,6 @@ mod file;
 mod lock;
 mod model;
 
-pub use file::{backup_path, read, read_or_new, write, StateError};
+pub use file::{backup_path, default_path, read, read_or_new, write, StateError};
 pub use lock::{Lock, LockError, LockInfo};
 pub use model::*;

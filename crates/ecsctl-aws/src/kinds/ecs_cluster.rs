@@ -1,3 +1,272 @@
-//! `ecs_cluster` (not written yet).
+//! `ecs_cluster`: an ECS cluster with its Container Insights setting. The id is the
+//! cluster ARN. Also the ECS helpers the task definition and service kinds share (tags).
 
-super::not_yet!(EcsCluster, "ecs_cluster");
+use crate::kinds::Handler;
+use crate::{args, error, Clients};
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName, Tag};
+use ecsctl_graph::{Address, Kind};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use serde_json::{json, Value as Json};
+use std::collections::BTreeMap;
+
+pub struct EcsCluster;
+
+/// DescribeClusters takes at most this many clusters per call.
+const DESCRIBE_BATCH: usize = 100;
+
+/// The `tags` argument as ECS tags.
+pub(crate) fn ecs_tags(args: &Attrs) -> Vec<Tag> {
+    args::tags(args)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+pub(crate) fn ecs_tag_pairs(tags: &[Tag]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = tags
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// Apply the tag changes from `old` to `new` arguments to the ECS resource `arn`.
+pub(crate) async fn retag(
+    aws: &Clients,
+    arn: &str,
+    old: &Attrs,
+    new: &Attrs,
+) -> Result<(), ProviderError> {
+    let (set, remove) = args::tag_changes(old, new);
+    if !set.is_empty() {
+        tracing::debug!(arn, "ecs TagResource");
+        aws.ecs
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(
+                set.into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(error::map)?;
+    }
+    if !remove.is_empty() {
+        tracing::debug!(arn, "ecs UntagResource");
+        aws.ecs
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(error::map)?;
+    }
+    Ok(())
+}
+
+fn insights(enabled: bool) -> ClusterSetting {
+    ClusterSetting::builder()
+        .name(ClusterSettingName::ContainerInsights)
+        .value(if enabled { "enabled" } else { "disabled" })
+        .build()
+}
+
+fn created(c: &Cluster) -> Option<Created> {
+    let arn = c.cluster_arn()?;
+    let mut outputs = Attrs::new();
+    outputs.insert("id".into(), json!(arn));
+    outputs.insert("arn".into(), json!(arn));
+    Some(Created {
+        id: arn.to_string(),
+        outputs,
+    })
+}
+
+fn live(c: &Cluster) -> Option<Live> {
+    let created = created(c)?;
+    let insights = c
+        .settings()
+        .iter()
+        .find(|s| s.name() == Some(&ClusterSettingName::ContainerInsights))
+        .and_then(|s| s.value())
+        .is_some_and(|v| v == "enabled" || v == "enhanced");
+    let mut args = Attrs::new();
+    args.insert("name".into(), json!(c.cluster_name().unwrap_or_default()));
+    args.insert("container_insights".into(), json!(insights));
+    args.insert("tags".into(), args::read_tags(ecs_tag_pairs(c.tags())));
+    Some(Live {
+        args,
+        outputs: created.outputs,
+    })
+}
+
+/// The active clusters among `ids` (names or ARNs), with settings and tags.
+async fn describe(aws: &Clients, ids: &[String]) -> Result<Vec<Cluster>, ProviderError> {
+    let mut out = Vec::new();
+    for batch in ids.chunks(DESCRIBE_BATCH) {
+        tracing::debug!(count = batch.len(), "ecs DescribeClusters");
+        let resp = aws
+            .ecs
+            .describe_clusters()
+            .set_clusters(Some(batch.to_vec()))
+            .include(ClusterField::Tags)
+            .include(ClusterField::Settings)
+            .send()
+            .await
+            .map_err(error::map)?;
+        out.extend(
+            resp.clusters()
+                .iter()
+                .filter(|c| c.status() != Some("INACTIVE"))
+                .cloned(),
+        );
+    }
+    Ok(out)
+}
+
+/// ECS refuses to delete a cluster that still has services, tasks or instances: that is a
+/// dependency the engine retries.
+fn classify(mut e: ProviderError) -> ProviderError {
+    if e.code.as_deref().is_some_and(|c| c.starts_with("ClusterContains")) {
+        e.class = ErrorClass::DependencyViolation;
+    }
+    e
+}
+
+#[async_trait]
+impl Handler for EcsCluster {
+    async fn create(
+        &self,
+        aws: &Clients,
+        _call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Created, ProviderError> {
+        let name = args::str(args, "name")?;
+        let insights_on = args.get("container_insights").and_then(Json::as_bool).unwrap_or(false);
+        tracing::debug!(name, "ecs CreateCluster");
+        // CreateCluster is idempotent by name: a retry answers the same cluster.
+        let tags = ecs_tags(args);
+        let out = aws
+            .ecs
+            .create_cluster()
+            .cluster_name(name)
+            .settings(insights(insights_on))
+            .set_tags((!tags.is_empty()).then_some(tags))
+            .send()
+            .await
+            .map_err(error::map)?;
+        out.cluster().and_then(created).ok_or_else(|| {
+            ProviderError::new(ErrorClass::Other, "CreateCluster returned no cluster ARN")
+        })
+    }
+
+    async fn find(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let name = args::str(args, "name")?;
+        let address = call.address.to_string();
+        Ok(describe(aws, &[name.to_string()])
+            .await?
+            .iter()
+            .find(|c| args::tags_match(args, &address, &ecs_tag_pairs(c.tags())))
+            .and_then(created))
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        _call: &Call<'_>,
+        id: &str,
+        old: &Attrs,
+        new: &Attrs,
+        outputs: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        let on = new.get("container_insights").and_then(Json::as_bool).unwrap_or(false);
+        if old.get("container_insights").and_then(Json::as_bool).unwrap_or(false) != on {
+            tracing::debug!(cluster = id, "ecs UpdateCluster");
+            aws.ecs
+                .update_cluster()
+                .cluster(id)
+                .settings(insights(on))
+                .send()
+                .await
+                .map_err(error::map)?;
+        }
+        retag(aws, id, old, new).await?;
+        let mut out = outputs.clone();
+        out.insert("id".into(), json!(id));
+        out.insert("arn".into(), json!(id));
+        Ok(out)
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        _call: &Call<'_>,
+        id: &str,
+        _args: &Attrs,
+        _outputs: &Attrs,
+    ) -> Result<(), ProviderError> {
+        tracing::debug!(cluster = id, "ecs DeleteCluster");
+        match aws.ecs.delete_cluster().cluster(id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = classify(error::map(e));
+                if e.class == ErrorClass::NotFound {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        items: &[ReadItem],
+    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        let found = describe(aws, &ids).await?;
+        Ok(items
+            .iter()
+            .map(|item| {
+                let live = found
+                    .iter()
+                    .find(|c| c.cluster_arn() == Some(item.id.as_str()))
+                    .and_then(live);
+                (item.address.clone(), live)
+            })
+            .collect())
+    }
+
+    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+        tracing::debug!(stack, "ecs ListClusters");
+        let arns: Vec<String> = aws
+            .ecs
+            .list_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(error::map)?;
+        let mut out = Vec::new();
+        for c in describe(aws, &arns).await? {
+            let tags = ecs_tag_pairs(c.tags());
+            let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
+            if let (true, Some(arn)) = (ours, c.cluster_arn()) {
+                out.extend(args::orphan(Kind::EcsCluster, &tags, arn));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,3 +1,198 @@
-//! `eip` (not written yet).
+//! `eip`: AllocateAddress (domain vpc, tags at creation) / ReleaseAddress, addressed by
+//! allocation id; output `public_ip`.
 
-super::not_yet!(Eip, "eip");
+use super::ec2::{self, filter, gone, into_attrs, no_id};
+use super::Handler;
+use crate::{args, error, Clients};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Address as Ip, DomainType, ResourceType};
+use ecsctl_graph::Address;
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use serde_json::{json, Value as Json};
+use std::collections::{BTreeMap, HashMap};
+
+pub struct Eip;
+
+#[async_trait]
+impl Handler for Eip {
+    async fn create(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Created, ProviderError> {
+        let domain = args::opt_str(args, "domain").unwrap_or("vpc");
+        if domain != "vpc" {
+            return Err(ProviderError::new(
+                ErrorClass::InvalidInput,
+                format!("argument `domain` must be \"vpc\" (got \"{domain}\")"),
+            ));
+        }
+        tracing::debug!(address = %call.address, "AllocateAddress");
+        let out = aws
+            .ec2
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(ec2::tag_spec(ResourceType::ElasticIp, args))
+            .send()
+            .await
+            .map_err(error::map)?;
+        let id = out.allocation_id().ok_or_else(|| no_id("AllocateAddress"))?;
+        Ok(Created {
+            id: id.to_string(),
+            outputs: outputs(id, out.public_ip()),
+        })
+    }
+
+    async fn find(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        tracing::debug!(address = %call.address, "DescribeAddresses by tags");
+        let out = aws
+            .ec2
+            .describe_addresses()
+            .set_filters(Some(ec2::owner_filters(call, args)))
+            .send()
+            .await
+            .map_err(error::map)?;
+        Ok(out.addresses().first().and_then(|a| {
+            let id = a.allocation_id()?;
+            Some(Created {
+                id: id.to_string(),
+                outputs: outputs(id, a.public_ip()),
+            })
+        }))
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        id: &str,
+        old: &Attrs,
+        new: &Attrs,
+        outputs: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        tracing::debug!(address = %call.address, id, "update elastic IP tags");
+        ec2::sync_tags(&aws.ec2, id, old, new).await?;
+        let mut out = outputs.clone();
+        out.insert("id".into(), Json::String(id.to_string()));
+        Ok(out)
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        id: &str,
+        _args: &Attrs,
+        _outputs: &Attrs,
+    ) -> Result<(), ProviderError> {
+        tracing::debug!(address = %call.address, id, "ReleaseAddress");
+        match aws.ec2.release_address().allocation_id(id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = error::map(e);
+                if gone(&e) {
+                    return Ok(());
+                }
+                // AWS answers AuthFailure or InvalidIPAddress.InUse for an address that is
+                // still associated: say with what.
+                Err(explain(aws, e, id).await)
+            }
+        }
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        items: &[ReadItem],
+    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        if items.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let addresses = ec2::batched(&ec2::ids(items), |ids| describe(aws, ids)).await?;
+        let found: HashMap<String, Live> = addresses
+            .iter()
+            .filter_map(|a| {
+                let id = a.allocation_id()?;
+                let args = json!({
+                    "domain": a.domain().map(|d| d.as_str()).unwrap_or("vpc"),
+                    "tags": ec2::tags_json(a.tags()),
+                });
+                Some((
+                    id.to_string(),
+                    Live {
+                        args: into_attrs(args),
+                        outputs: outputs(id, a.public_ip()),
+                    },
+                ))
+            })
+            .collect();
+        Ok(ec2::by_address(items, &found))
+    }
+
+    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+        // DescribeAddresses is not paginated: one call lists them all.
+        let out = aws
+            .ec2
+            .describe_addresses()
+            .filters(ec2::stack_filter(stack))
+            .send()
+            .await
+            .map_err(error::map)?;
+        Ok(out
+            .addresses()
+            .iter()
+            .filter_map(|a| ec2::orphan(a.tags(), a.allocation_id()?))
+            .collect())
+    }
+}
+
+fn outputs(id: &str, public_ip: Option<&str>) -> Attrs {
+    let mut out = ec2::id_outputs(id);
+    out.insert("public_ip".into(), json!(public_ip));
+    out
+}
+
+async fn describe(aws: &Clients, ids: Vec<String>) -> Result<Vec<Ip>, ProviderError> {
+    tracing::debug!(count = ids.len(), "DescribeAddresses");
+    aws.ec2
+        .describe_addresses()
+        .set_allocation_ids(Some(ids))
+        .send()
+        .await
+        .map(|o| o.addresses().to_vec())
+        .map_err(error::map)
+}
+
+/// Name the interface (NAT gateway, instance) an address that cannot be released is
+/// associated with.
+async fn explain(aws: &Clients, err: ProviderError, id: &str) -> ProviderError {
+    let Ok(found) = describe(aws, vec![id.to_string()]).await else {
+        return err;
+    };
+    let Some(eni) = found.first().and_then(|a| a.network_interface_id()) else {
+        return err;
+    };
+    let enis = aws
+        .ec2
+        .describe_network_interfaces()
+        .filters(filter("network-interface-id", [eni]))
+        .send()
+        .await;
+    let held = match enis {
+        Ok(out) if !out.network_interfaces().is_empty() => ec2::holders(out.network_interfaces()),
+        _ => format!("held by {eni}"),
+    };
+    let mut err = error::with_context(err, &held);
+    if err.class != ErrorClass::NotFound {
+        err.class = ErrorClass::DependencyViolation;
+    }
+    err
+}

@@ -1,3 +1,316 @@
-//! `iam_instance_profile` (not written yet).
+//! `iam_instance_profile`: an instance profile holding one role. The id is the profile
+//! name. A fresh profile is not usable by EC2 for some seconds: consumers retry with
+//! [`super::iam_propagation::retry_iam_propagation`].
 
-super::not_yet!(IamInstanceProfile, "iam_instance_profile");
+use super::iam_role::{iam_tags, tag_pairs, PATH_PREFIX};
+use crate::kinds::Handler;
+use crate::{args, error, Clients};
+use async_trait::async_trait;
+use aws_sdk_iam::types::InstanceProfile;
+use ecsctl_graph::{Address, Kind};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use serde_json::{json, Map, Value as Json};
+use std::collections::BTreeMap;
+
+pub struct IamInstanceProfile;
+
+fn not_found_ok<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn get(aws: &Clients, name: &str) -> Result<Option<InstanceProfile>, ProviderError> {
+    tracing::debug!(name, "iam GetInstanceProfile");
+    let out = not_found_ok(
+        aws.iam
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await
+            .map_err(error::map),
+    )?;
+    Ok(out.and_then(|o| o.instance_profile().cloned()))
+}
+
+fn created(p: &InstanceProfile) -> Created {
+    let mut outputs = Attrs::new();
+    outputs.insert("id".into(), json!(p.instance_profile_name()));
+    outputs.insert("arn".into(), json!(p.arn()));
+    Created {
+        id: p.instance_profile_name().to_string(),
+        outputs,
+    }
+}
+
+fn live(p: &InstanceProfile) -> Live {
+    let role = p
+        .roles()
+        .first()
+        .map(|r| json!(r.role_name()))
+        .unwrap_or(Json::Null);
+    let mut args = Attrs::new();
+    args.insert("name".into(), json!(p.instance_profile_name()));
+    args.insert("path".into(), json!(p.path()));
+    args.insert("role_name".into(), role);
+    args.insert("tags".into(), args::read_tags(tag_pairs(p.tags())));
+    Live {
+        args,
+        outputs: created(p).outputs,
+    }
+}
+
+async fn add_role(aws: &Clients, profile: &str, role: &str) -> Result<(), ProviderError> {
+    tracing::debug!(profile, role, "iam AddRoleToInstanceProfile");
+    aws.iam
+        .add_role_to_instance_profile()
+        .instance_profile_name(profile)
+        .role_name(role)
+        .send()
+        .await
+        .map_err(error::map)?;
+    Ok(())
+}
+
+async fn remove_role(aws: &Clients, profile: &str, role: &str) -> Result<(), ProviderError> {
+    tracing::debug!(profile, role, "iam RemoveRoleFromInstanceProfile");
+    not_found_ok(
+        aws.iam
+            .remove_role_from_instance_profile()
+            .instance_profile_name(profile)
+            .role_name(role)
+            .send()
+            .await
+            .map_err(error::map),
+    )?;
+    Ok(())
+}
+
+#[async_trait]
+impl Handler for IamInstanceProfile {
+    async fn create(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Created, ProviderError> {
+        let name = args::str(args, "name")?;
+        let path = args::str(args, "path")?;
+        let role = args::opt_str(args, "role_name");
+        tracing::debug!(name, path, "iam CreateInstanceProfile");
+        // No idempotency token: a retry after a lost reply answers EntityAlreadyExists and
+        // the profile is adopted when its tags say it is this one.
+        let profile = match aws
+            .iam
+            .create_instance_profile()
+            .instance_profile_name(name)
+            .path(path)
+            .set_tags(Some(iam_tags(args)?))
+            .send()
+            .await
+        {
+            Ok(out) => out.instance_profile().cloned().ok_or_else(|| {
+                ProviderError::new(ErrorClass::Other, "CreateInstanceProfile returned nothing")
+            })?,
+            Err(e) => {
+                let e = error::map(e);
+                if e.code.as_deref() != Some("EntityAlreadyExists") {
+                    return Err(e);
+                }
+                match get(aws, name).await? {
+                    Some(p)
+                        if args::tags_match(
+                            args,
+                            &call.address.to_string(),
+                            &tag_pairs(p.tags()),
+                        ) =>
+                    {
+                        p
+                    }
+                    _ => {
+                        return Err(ProviderError {
+                            message: format!(
+                                "{} (an instance profile named `{name}` exists and was not \
+                                 made for this resource: delete it, or change the stack name)",
+                                e.message
+                            ),
+                            ..e
+                        })
+                    }
+                }
+            }
+        };
+        if let Some(role) = role {
+            if !profile.roles().iter().any(|r| r.role_name() == role) {
+                add_role(aws, name, role).await?;
+            }
+        }
+        Ok(created(&profile))
+    }
+
+    async fn find(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let name = args::str(args, "name")?;
+        Ok(get(aws, name)
+            .await?
+            .filter(|p| args::tags_match(args, &call.address.to_string(), &tag_pairs(p.tags())))
+            .map(|p| created(&p)))
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        _call: &Call<'_>,
+        id: &str,
+        old: &Attrs,
+        new: &Attrs,
+        outputs: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        let (before, after) = (
+            args::opt_str(old, "role_name"),
+            args::opt_str(new, "role_name"),
+        );
+        if before != after {
+            // A profile holds at most one role: the old one must go first.
+            if let Some(role) = before {
+                remove_role(aws, id, role).await?;
+            }
+            if let Some(role) = after {
+                add_role(aws, id, role).await?;
+            }
+        }
+        let (set, remove) = args::tag_changes(old, new);
+        if !set.is_empty() {
+            let tags = iam_tags(&Map::from_iter([(
+                "tags".to_string(),
+                args::tags_json(set),
+            )]))?;
+            tracing::debug!(profile = id, "iam TagInstanceProfile");
+            aws.iam
+                .tag_instance_profile()
+                .instance_profile_name(id)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(error::map)?;
+        }
+        if !remove.is_empty() {
+            tracing::debug!(profile = id, "iam UntagInstanceProfile");
+            aws.iam
+                .untag_instance_profile()
+                .instance_profile_name(id)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .map_err(error::map)?;
+        }
+        if outputs.get("arn").and_then(Json::as_str).is_some() {
+            return Ok(outputs.clone());
+        }
+        let p = get(aws, id).await?.ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::NotFound,
+                format!("instance profile `{id}` is gone"),
+            )
+        })?;
+        Ok(created(&p).outputs)
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        _call: &Call<'_>,
+        id: &str,
+        _args: &Attrs,
+        _outputs: &Attrs,
+    ) -> Result<(), ProviderError> {
+        let Some(profile) = get(aws, id).await? else {
+            return Ok(());
+        };
+        for role in profile.roles() {
+            remove_role(aws, id, role.role_name()).await?;
+        }
+        tracing::debug!(profile = id, "iam DeleteInstanceProfile");
+        not_found_ok(
+            aws.iam
+                .delete_instance_profile()
+                .instance_profile_name(id)
+                .send()
+                .await
+                .map_err(error::map),
+        )?;
+        Ok(())
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        items: &[ReadItem],
+    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for item in items {
+            let (aws, item) = (aws.clone(), item.clone());
+            tasks.spawn(async move {
+                let found = get(&aws, &item.id).await;
+                (item.address, found)
+            });
+        }
+        let mut out = BTreeMap::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (address, found) = joined.map_err(|e| {
+                ProviderError::new(
+                    ErrorClass::Other,
+                    format!("reading instance profiles: {e}"),
+                )
+            })?;
+            let found = found.map_err(|e| e.at(&address))?;
+            out.insert(address, found.as_ref().map(live));
+        }
+        Ok(out)
+    }
+
+    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+        tracing::debug!(stack, "iam ListInstanceProfiles");
+        let profiles = aws
+            .iam
+            .list_instance_profiles()
+            .path_prefix(PATH_PREFIX)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(error::map)?;
+        let mut out = Vec::new();
+        for listed in profiles {
+            // ListInstanceProfiles may leave tags out: GetInstanceProfile has them.
+            let tags = if listed.tags().is_empty() {
+                match get(aws, listed.instance_profile_name()).await? {
+                    Some(p) => tag_pairs(p.tags()),
+                    None => continue,
+                }
+            } else {
+                tag_pairs(listed.tags())
+            };
+            let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
+            if let Some(o) = args::orphan(
+                Kind::IamInstanceProfile,
+                &tags,
+                listed.instance_profile_name(),
+            )
+            .filter(|_| ours)
+            {
+                out.push(o);
+            }
+        }
+        Ok(out)
+    }
+}

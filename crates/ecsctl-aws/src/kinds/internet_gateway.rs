@@ -1,3 +1,240 @@
-//! `internet_gateway` (not written yet).
+//! `internet_gateway`: CreateInternetGateway (tags at creation) + AttachInternetGateway;
+//! delete detaches (tolerating "not attached") then deletes.
 
-super::not_yet!(InternetGateway, "internet_gateway");
+use super::ec2::{self, filter, gone, into_attrs, no_id};
+use super::Handler;
+use crate::{args, error, Clients};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{InternetGateway as Igw, ResourceType};
+use ecsctl_graph::Address;
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+
+pub struct InternetGateway;
+
+#[async_trait]
+impl Handler for InternetGateway {
+    async fn create(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Created, ProviderError> {
+        let vpc_id = args::str(args, "vpc_id")?;
+        tracing::debug!(address = %call.address, "CreateInternetGateway");
+        let out = aws
+            .ec2
+            .create_internet_gateway()
+            .tag_specifications(ec2::tag_spec(ResourceType::InternetGateway, args))
+            .send()
+            .await
+            .map_err(error::map)?;
+        let id = out
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .ok_or_else(|| no_id("CreateInternetGateway"))?
+            .to_string();
+        attach(aws, &id, vpc_id).await?;
+        Ok(ec2::created(&id))
+    }
+
+    async fn find(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        tracing::debug!(address = %call.address, "DescribeInternetGateways by tags");
+        let out = aws
+            .ec2
+            .describe_internet_gateways()
+            .set_filters(Some(ec2::owner_filters(call, args)))
+            .send()
+            .await
+            .map_err(error::map)?;
+        let Some(igw) = out.internet_gateways().first() else {
+            return Ok(None);
+        };
+        let id = igw
+            .internet_gateway_id()
+            .ok_or_else(|| no_id("DescribeInternetGateways"))?;
+        // An interrupted create may have stopped between create and attach: finish it.
+        let vpc_id = args::str(args, "vpc_id")?;
+        if attached_vpc(igw).is_none() {
+            attach(aws, id, vpc_id).await?;
+        }
+        Ok(Some(ec2::created(id)))
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        id: &str,
+        old: &Attrs,
+        new: &Attrs,
+        _outputs: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        tracing::debug!(address = %call.address, id, "update internet gateway tags");
+        ec2::sync_tags(&aws.ec2, id, old, new).await?;
+        Ok(ec2::id_outputs(id))
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        id: &str,
+        _args: &Attrs,
+        _outputs: &Attrs,
+    ) -> Result<(), ProviderError> {
+        // Detach from wherever it is attached (the state's vpc_id may be stale).
+        let live = match describe(aws, vec![id.to_string()]).await {
+            Ok(found) => found,
+            Err(e) if gone(&e) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let Some(igw) = live.first() else {
+            return Ok(());
+        };
+        let vpcs: Vec<String> = igw
+            .attachments()
+            .iter()
+            .filter_map(|a| a.vpc_id().map(str::to_string))
+            .collect();
+        for vpc in &vpcs {
+            tracing::debug!(address = %call.address, id, vpc, "DetachInternetGateway");
+            if let Err(e) = aws
+                .ec2
+                .detach_internet_gateway()
+                .internet_gateway_id(id)
+                .vpc_id(vpc)
+                .send()
+                .await
+            {
+                let e = error::map(e);
+                if gone(&e) {
+                    continue;
+                }
+                return Err(explain_detach(aws, e, vpc).await);
+            }
+        }
+        tracing::debug!(address = %call.address, id, "DeleteInternetGateway");
+        match aws
+            .ec2
+            .delete_internet_gateway()
+            .internet_gateway_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = error::map(e);
+                if gone(&e) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        items: &[ReadItem],
+    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        if items.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let igws = ec2::batched(&ec2::ids(items), |ids| describe(aws, ids)).await?;
+        let found: HashMap<String, Live> = igws
+            .iter()
+            .filter_map(|g| {
+                let id = g.internet_gateway_id()?;
+                let args = json!({
+                    "vpc_id": attached_vpc(g),
+                    "tags": ec2::tags_json(g.tags()),
+                });
+                Some((
+                    id.to_string(),
+                    Live {
+                        args: into_attrs(args),
+                        outputs: ec2::id_outputs(id),
+                    },
+                ))
+            })
+            .collect();
+        Ok(ec2::by_address(items, &found))
+    }
+
+    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+        let igws: Vec<_> = aws
+            .ec2
+            .describe_internet_gateways()
+            .filters(ec2::stack_filter(stack))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(error::map)?;
+        Ok(igws
+            .iter()
+            .filter_map(|g| ec2::orphan(g.tags(), g.internet_gateway_id()?))
+            .collect())
+    }
+}
+
+async fn describe(aws: &Clients, ids: Vec<String>) -> Result<Vec<Igw>, ProviderError> {
+    tracing::debug!(count = ids.len(), "DescribeInternetGateways");
+    aws.ec2
+        .describe_internet_gateways()
+        .set_internet_gateway_ids(Some(ids))
+        .send()
+        .await
+        .map(|o| o.internet_gateways().to_vec())
+        .map_err(error::map)
+}
+
+async fn attach(aws: &Clients, id: &str, vpc_id: &str) -> Result<(), ProviderError> {
+    tracing::debug!(id, vpc_id, "AttachInternetGateway");
+    aws.ec2
+        .attach_internet_gateway()
+        .internet_gateway_id(id)
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .map_err(error::map)?;
+    Ok(())
+}
+
+/// The VPC the gateway is attached to (or attaching to).
+fn attached_vpc(g: &Igw) -> Option<&str> {
+    g.attachments().iter().find_map(|a| a.vpc_id())
+}
+
+/// A detach refused because public addresses are still mapped in the VPC: name the
+/// interfaces that hold them (NAT gateways, load balancers, instances).
+async fn explain_detach(aws: &Clients, err: ProviderError, vpc: &str) -> ProviderError {
+    if err.class != ErrorClass::DependencyViolation {
+        return err;
+    }
+    let enis = aws
+        .ec2
+        .describe_network_interfaces()
+        .filters(filter("vpc-id", [vpc]))
+        .send()
+        .await;
+    let Ok(enis) = enis else { return err };
+    let public: Vec<_> = enis
+        .network_interfaces()
+        .iter()
+        .filter(|n| n.association().and_then(|a| a.public_ip()).is_some())
+        .cloned()
+        .collect();
+    error::with_context(err, &ec2::holders(&public))
+}

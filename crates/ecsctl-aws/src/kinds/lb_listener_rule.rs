@@ -1,3 +1,376 @@
-//! `lb_listener_rule` (not written yet).
+//! `lb_listener_rule`: a listener rule forwarding a path pattern and/or host header to a
+//! target group (ELBv2 CreateRule / ModifyRule + SetRulePriorities / DeleteRule). The id is
+//! the rule's ARN.
 
-super::not_yet!(LbListenerRule, "lb_listener_rule");
+use super::lb::{
+    each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_load_balancers, stack_of,
+    tags_of, ELB_BATCH,
+};
+use super::lb_listener::listeners_of;
+use crate::kinds::Handler;
+use crate::{args, error, Clients};
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, HostHeaderConditionConfig, PathPatternConditionConfig, Rule,
+    RuleCondition, RulePriorityPair,
+};
+use ecsctl_graph::{Address, Kind};
+use ecsctl_provider::{
+    Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem,
+};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+
+pub struct LbListenerRule;
+
+#[async_trait]
+impl Handler for LbListenerRule {
+    async fn create(
+        &self,
+        aws: &Clients,
+        _call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Created, ProviderError> {
+        let listener = args::str(args, "listener_arn")?;
+        tracing::debug!(listener, "elbv2 CreateRule");
+        // No client token; the priority is unique per listener, so a retried create fails
+        // with PriorityInUse instead of duplicating, and `find` adopts the first one.
+        let out = aws
+            .elbv2
+            .create_rule()
+            .listener_arn(listener)
+            .priority(int32(args, "priority")?)
+            .set_conditions(Some(conditions(args)?))
+            .actions(forward(args)?)
+            .set_tags(Some(elb_tags(args)))
+            .send()
+            .await
+            .map_err(error::map)?;
+        let arn = out
+            .rules()
+            .first()
+            .and_then(|r| r.rule_arn())
+            .ok_or_else(|| {
+                ProviderError::new(
+                    ErrorClass::Other,
+                    "CreateRule returned no rule; run the command again",
+                )
+            })?;
+        Ok(created(arn))
+    }
+
+    async fn find(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let Some(stack) = stack_of(args) else {
+            return Ok(None);
+        };
+        let listener = args::str(args, "listener_arn")?;
+        let arns = match rules_of(aws, listener).await {
+            Ok(arns) => arns,
+            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let tags = tags_of(aws, &arns).await?;
+        Ok(arns
+            .iter()
+            .find(|arn| tags.get(*arn).is_some_and(|t| is_ours(t, stack, call.address)))
+            .map(|arn| created(arn)))
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        _call: &Call<'_>,
+        id: &str,
+        old: &Attrs,
+        new: &Attrs,
+        outputs: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        let changed = |k: &str| old.get(k) != new.get(k);
+        if ["path_patterns", "host_headers", "target_group_arn"]
+            .iter()
+            .any(|k| changed(k))
+        {
+            tracing::debug!(id, "elbv2 ModifyRule");
+            aws.elbv2
+                .modify_rule()
+                .rule_arn(id)
+                .set_conditions(Some(conditions(new)?))
+                .actions(forward(new)?)
+                .send()
+                .await
+                .map_err(error::map)?;
+        }
+        if changed("priority") {
+            tracing::debug!(id, "elbv2 SetRulePriorities");
+            aws.elbv2
+                .set_rule_priorities()
+                .rule_priorities(
+                    RulePriorityPair::builder()
+                        .rule_arn(id)
+                        .priority(int32(new, "priority")?)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(error::map)?;
+        }
+        retag(aws, id, old, new).await?;
+        Ok(outputs.clone())
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        _call: &Call<'_>,
+        id: &str,
+        _args: &Attrs,
+        _outputs: &Attrs,
+    ) -> Result<(), ProviderError> {
+        tracing::debug!(id, "elbv2 DeleteRule");
+        match aws
+            .elbv2
+            .delete_rule()
+            .rule_arn(id)
+            .send()
+            .await
+            .map_err(error::map)
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.class == ErrorClass::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        items: &[ReadItem],
+    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        let mut out = BTreeMap::new();
+        for chunk in items.chunks(ELB_BATCH) {
+            let ids: Vec<String> = chunk.iter().map(|i| i.id.clone()).collect();
+            let found = each_on_missing(&ids, |ids| describe(aws, ids)).await?;
+            let by_arn: HashMap<&str, &Rule> = found
+                .iter()
+                .filter_map(|r| r.rule_arn().map(|a| (a, r)))
+                .collect();
+            let present: Vec<String> = by_arn.keys().map(|a| a.to_string()).collect();
+            let tags = tags_of(aws, &present).await?;
+            for item in chunk {
+                let live = by_arn.get(item.id.as_str()).map(|r| Live {
+                    args: live_args(r, &item.args, tags.get(&item.id).cloned()),
+                    outputs: created(&item.id).outputs,
+                });
+                out.insert(item.address.clone(), live);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+        let mut arns = Vec::new();
+        for lb in stack_load_balancers(aws, stack).await? {
+            let listeners = match listeners_of(aws, &lb).await {
+                Ok(l) => l,
+                Err(e) if e.class == ErrorClass::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for listener in listeners {
+                match rules_of(aws, &listener).await {
+                    Ok(found) => arns.extend(found),
+                    Err(e) if e.class == ErrorClass::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        orphans(aws, Kind::LbListenerRule, stack, &arns).await
+    }
+}
+
+fn created(arn: &str) -> Created {
+    let mut o = Attrs::new();
+    o.insert("id".into(), json!(arn));
+    o.insert("arn".into(), json!(arn));
+    Created {
+        id: arn.to_string(),
+        outputs: o,
+    }
+}
+
+/// The rule's conditions: a path-pattern and/or a host-header condition.
+fn conditions(args: &Attrs) -> Result<Vec<RuleCondition>, ProviderError> {
+    let paths = args::strings(args, "path_patterns")?;
+    let hosts = args::strings(args, "host_headers")?;
+    let mut out = Vec::new();
+    if !paths.is_empty() {
+        out.push(
+            RuleCondition::builder()
+                .field("path-pattern")
+                .path_pattern_config(
+                    PathPatternConditionConfig::builder()
+                        .set_values(Some(paths))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    if !hosts.is_empty() {
+        out.push(
+            RuleCondition::builder()
+                .field("host-header")
+                .host_header_config(
+                    HostHeaderConditionConfig::builder()
+                        .set_values(Some(hosts))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    if out.is_empty() {
+        return Err(ProviderError::new(
+            ErrorClass::InvalidInput,
+            "a listener rule needs at least one of `path_patterns` or `host_headers`",
+        ));
+    }
+    Ok(out)
+}
+
+fn forward(args: &Attrs) -> Result<Action, ProviderError> {
+    Ok(Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .target_group_arn(args::str(args, "target_group_arn")?)
+        .build())
+}
+
+fn live_args(r: &Rule, old: &Attrs, tags: Option<Vec<(String, String)>>) -> Attrs {
+    let values = |field: &str| -> Vec<String> {
+        r.conditions()
+            .iter()
+            .filter(|c| c.field() == Some(field))
+            .flat_map(|c| {
+                let configured = match field {
+                    "path-pattern" => c.path_pattern_config().map(|p| p.values().to_vec()),
+                    _ => c.host_header_config().map(|h| h.values().to_vec()),
+                };
+                configured
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| c.values().to_vec())
+            })
+            .collect()
+    };
+    let target = r
+        .actions()
+        .iter()
+        .find(|a| a.r#type() == Some(&ActionTypeEnum::Forward))
+        .and_then(|a| {
+            a.target_group_arn().or_else(|| {
+                a.forward_config()
+                    .and_then(|f| f.target_groups().first())
+                    .and_then(|t| t.target_group_arn())
+            })
+        });
+    // A rule cannot move between listeners; its ARN names the listener's.
+    let listener = r
+        .rule_arn()
+        .and_then(listener_of_rule)
+        .map(|l| json!(l))
+        .or_else(|| old.get("listener_arn").cloned())
+        .unwrap_or(json!(null));
+    let mut a = Attrs::new();
+    a.insert("listener_arn".into(), listener);
+    a.insert(
+        "priority".into(),
+        r.priority()
+            .and_then(|p| p.parse::<i64>().ok())
+            .map(|p| json!(p))
+            .unwrap_or(json!(null)),
+    );
+    a.insert("path_patterns".into(), json!(values("path-pattern")));
+    a.insert("host_headers".into(), json!(values("host-header")));
+    a.insert("target_group_arn".into(), json!(target));
+    a.insert("tags".into(), args::tags_json(tags.unwrap_or_default()));
+    a
+}
+
+/// `arn:…:listener-rule/app/<lb>/<lb-id>/<listener-id>/<rule-id>` →
+/// `arn:…:listener/app/<lb>/<lb-id>/<listener-id>`.
+fn listener_of_rule(rule_arn: &str) -> Option<String> {
+    let (head, _rule_id) = rule_arn.rsplit_once('/')?;
+    head.contains(":listener-rule/")
+        .then(|| head.replacen(":listener-rule/", ":listener/", 1))
+}
+
+async fn describe(aws: &Clients, arns: Vec<String>) -> Result<Vec<Rule>, ProviderError> {
+    tracing::debug!(?arns, "elbv2 DescribeRules");
+    let out = aws
+        .elbv2
+        .describe_rules()
+        .set_rule_arns(Some(arns))
+        .send()
+        .await
+        .map_err(error::map)?;
+    Ok(out.rules().to_vec())
+}
+
+/// The ARNs of a listener's rules, without its default rule.
+async fn rules_of(aws: &Clients, listener: &str) -> Result<Vec<String>, ProviderError> {
+    tracing::debug!(listener, "elbv2 DescribeRules by listener");
+    let mut arns = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = aws
+            .elbv2
+            .describe_rules()
+            .listener_arn(listener)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(error::map)?;
+        arns.extend(
+            out.rules()
+                .iter()
+                .filter(|r| r.is_default() != Some(true))
+                .filter_map(|r| r.rule_arn().map(str::to_string)),
+        );
+        match out.next_marker() {
+            Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+            _ => return Ok(arns),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_arn_names_its_listener() {
+        let rule = "arn:aws:elasticloadbalancing:eu-west-2:123456789012:listener-rule/app/hello/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee";
+        assert_eq!(
+            listener_of_rule(rule).as_deref(),
+            Some("arn:aws:elasticloadbalancing:eu-west-2:123456789012:listener/app/hello/50dc6c495c0c9188/f2f7dc8efc522ab2")
+        );
+        assert_eq!(listener_of_rule("not-an-arn"), None);
+    }
+
+    #[test]
+    fn a_rule_needs_a_condition() {
+        let mut args = Attrs::new();
+        args.insert("path_patterns".into(), json!([]));
+        args.insert("host_headers".into(), json!([]));
+        assert_eq!(conditions(&args).unwrap_err().class, ErrorClass::InvalidInput);
+        args.insert("path_patterns".into(), json!(["/api/*"]));
+        args.insert("host_headers".into(), json!(["api.example.com"]));
+        let c = conditions(&args).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].field(), Some("path-pattern"));
+        assert_eq!(c[1].field(), Some("host-header"));
+    }
+}

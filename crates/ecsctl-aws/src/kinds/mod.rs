@@ -9,12 +9,14 @@ use std::collections::BTreeMap;
 
 pub mod autoscaling_group;
 pub mod data;
+pub(crate) mod ec2;
 pub mod dns_record;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod eip;
 pub mod hosted_zone;
 pub mod iam_instance_profile;
+pub mod iam_propagation;
 pub mod iam_role;
 pub mod internet_gateway;
 pub mod launch_template;

@@ -1,3 +1,182 @@
-//! `subnet` (not written yet).
+//! `subnet`: CreateSubnet (tags at creation), ModifySubnetAttribute for
+//! MapPublicIpOnLaunch, DeleteSubnet.
 
-super::not_yet!(Subnet, "subnet");
+use super::ec2::{self, bool_attr, gone, into_attrs, no_id};
+use super::Handler;
+use crate::{args, error, Clients};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::ResourceType;
+use ecsctl_graph::Address;
+use ecsctl_provider::{Attrs, Call, Created, Live, Orphan, ProviderError, ReadItem};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+
+pub struct Subnet;
+
+#[async_trait]
+impl Handler for Subnet {
+    async fn create(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Created, ProviderError> {
+        let vpc_id = args::str(args, "vpc_id")?;
+        let cidr = args::str(args, "cidr_block")?;
+        let az = args::str(args, "availability_zone")?;
+        let public = args::bool(args, "map_public_ip_on_launch")?;
+        tracing::debug!(address = %call.address, vpc_id, cidr, az, "CreateSubnet");
+        let out = aws
+            .ec2
+            .create_subnet()
+            .vpc_id(vpc_id)
+            .cidr_block(cidr)
+            .availability_zone(az)
+            .tag_specifications(ec2::tag_spec(ResourceType::Subnet, args))
+            .send()
+            .await
+            .map_err(error::map)?;
+        let id = out
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .ok_or_else(|| no_id("CreateSubnet"))?
+            .to_string();
+        if public {
+            set_public(aws, &id, true).await?;
+        }
+        Ok(ec2::created(&id))
+    }
+
+    async fn find(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        tracing::debug!(address = %call.address, "DescribeSubnets by tags");
+        let out = aws
+            .ec2
+            .describe_subnets()
+            .set_filters(Some(ec2::owner_filters(call, args)))
+            .send()
+            .await
+            .map_err(error::map)?;
+        Ok(out
+            .subnets()
+            .iter()
+            .find_map(|s| s.subnet_id())
+            .map(ec2::created))
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        id: &str,
+        old: &Attrs,
+        new: &Attrs,
+        _outputs: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        tracing::debug!(address = %call.address, id, "update subnet");
+        let want = args::bool(new, "map_public_ip_on_launch")?;
+        if args::bool(old, "map_public_ip_on_launch").ok() != Some(want) {
+            set_public(aws, id, want).await?;
+        }
+        ec2::sync_tags(&aws.ec2, id, old, new).await?;
+        Ok(ec2::id_outputs(id))
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        id: &str,
+        _args: &Attrs,
+        _outputs: &Attrs,
+    ) -> Result<(), ProviderError> {
+        tracing::debug!(address = %call.address, id, "DeleteSubnet");
+        match aws.ec2.delete_subnet().subnet_id(id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = error::map(e);
+                if gone(&e) {
+                    return Ok(());
+                }
+                Err(ec2::explain(&aws.ec2, e, "subnet-id", id).await)
+            }
+        }
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        items: &[ReadItem],
+    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        if items.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let subnets = ec2::batched(&ec2::ids(items), |ids| async move {
+            tracing::debug!(count = ids.len(), "DescribeSubnets");
+            aws.ec2
+                .describe_subnets()
+                .set_subnet_ids(Some(ids))
+                .send()
+                .await
+                .map(|o| o.subnets().to_vec())
+                .map_err(error::map)
+        })
+        .await?;
+        let found: HashMap<String, Live> = subnets
+            .iter()
+            .filter_map(|s| {
+                let id = s.subnet_id()?;
+                let args = json!({
+                    "vpc_id": s.vpc_id(),
+                    "cidr_block": s.cidr_block(),
+                    "availability_zone": s.availability_zone(),
+                    "map_public_ip_on_launch": s.map_public_ip_on_launch().unwrap_or(false),
+                    "tags": ec2::tags_json(s.tags()),
+                });
+                Some((
+                    id.to_string(),
+                    Live {
+                        args: into_attrs(args),
+                        outputs: ec2::id_outputs(id),
+                    },
+                ))
+            })
+            .collect();
+        Ok(ec2::by_address(items, &found))
+    }
+
+    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+        let subnets: Vec<_> = aws
+            .ec2
+            .describe_subnets()
+            .filters(ec2::stack_filter(stack))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(error::map)?;
+        Ok(subnets
+            .iter()
+            .filter_map(|s| ec2::orphan(s.tags(), s.subnet_id()?))
+            .collect())
+    }
+}
+
+async fn set_public(aws: &Clients, id: &str, on: bool) -> Result<(), ProviderError> {
+    tracing::debug!(id, map_public_ip_on_launch = on, "ModifySubnetAttribute");
+    aws.ec2
+        .modify_subnet_attribute()
+        .subnet_id(id)
+        .map_public_ip_on_launch(bool_attr(on))
+        .send()
+        .await
+        .map_err(error::map)?;
+    Ok(())
+}

@@ -1,3 +1,252 @@
-//! `vpc` (not written yet).
+//! `vpc`: CreateVpc (tags at creation), ModifyVpcAttribute for DNS support and hostnames
+//! (one attribute per call, as the API requires), DeleteVpc.
 
-super::not_yet!(Vpc, "vpc");
+use super::ec2::{self, bool_attr, into_attrs, no_id};
+use super::Handler;
+use crate::{args, error, Clients};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{ResourceType, VpcAttributeName};
+use ecsctl_graph::Address;
+use ecsctl_provider::{Attrs, Call, Created, Live, Orphan, ProviderError, ReadItem};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+
+pub struct Vpc;
+
+/// What AWS sets on a new VPC.
+const DEFAULT_DNS_SUPPORT: bool = true;
+const DEFAULT_DNS_HOSTNAMES: bool = false;
+
+#[async_trait]
+impl Handler for Vpc {
+    async fn create(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Created, ProviderError> {
+        let cidr = args::str(args, "cidr_block")?;
+        let support = args::bool(args, "enable_dns_support")?;
+        let hostnames = args::bool(args, "enable_dns_hostnames")?;
+        tracing::debug!(address = %call.address, cidr, "CreateVpc");
+        let out = aws
+            .ec2
+            .create_vpc()
+            .cidr_block(cidr)
+            .tag_specifications(ec2::tag_spec(ResourceType::Vpc, args))
+            .send()
+            .await
+            .map_err(error::map)?;
+        let id = out
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .ok_or_else(|| no_id("CreateVpc"))?
+            .to_string();
+        set_dns(
+            aws,
+            &id,
+            (DEFAULT_DNS_SUPPORT, DEFAULT_DNS_HOSTNAMES),
+            (support, hostnames),
+        )
+        .await?;
+        Ok(ec2::created(&id))
+    }
+
+    async fn find(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        tracing::debug!(address = %call.address, "DescribeVpcs by tags");
+        let out = aws
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(ec2::owner_filters(call, args)))
+            .send()
+            .await
+            .map_err(error::map)?;
+        Ok(out
+            .vpcs()
+            .iter()
+            .find_map(|v| v.vpc_id())
+            .map(ec2::created))
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        id: &str,
+        old: &Attrs,
+        new: &Attrs,
+        _outputs: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        tracing::debug!(address = %call.address, id, "update VPC");
+        let before = (
+            args::bool(old, "enable_dns_support").unwrap_or(DEFAULT_DNS_SUPPORT),
+            args::bool(old, "enable_dns_hostnames").unwrap_or(DEFAULT_DNS_HOSTNAMES),
+        );
+        let after = (
+            args::bool(new, "enable_dns_support")?,
+            args::bool(new, "enable_dns_hostnames")?,
+        );
+        set_dns(aws, id, before, after).await?;
+        ec2::sync_tags(&aws.ec2, id, old, new).await?;
+        Ok(ec2::id_outputs(id))
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        id: &str,
+        _args: &Attrs,
+        _outputs: &Attrs,
+    ) -> Result<(), ProviderError> {
+        tracing::debug!(address = %call.address, id, "DeleteVpc");
+        match aws.ec2.delete_vpc().vpc_id(id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = error::map(e);
+                if e.class == ecsctl_provider::ErrorClass::NotFound {
+                    return Ok(());
+                }
+                Err(ec2::explain(&aws.ec2, e, "vpc-id", id).await)
+            }
+        }
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        items: &[ReadItem],
+    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        if items.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let vpcs = ec2::batched(&ec2::ids(items), |ids| async move {
+            tracing::debug!(count = ids.len(), "DescribeVpcs");
+            aws.ec2
+                .describe_vpcs()
+                .set_vpc_ids(Some(ids))
+                .send()
+                .await
+                .map(|o| o.vpcs().to_vec())
+                .map_err(error::map)
+        })
+        .await?;
+        let mut found = HashMap::new();
+        for v in vpcs {
+            let Some(id) = v.vpc_id() else { continue };
+            let (support, hostnames) = tokio::try_join!(
+                attribute(aws, id, VpcAttributeName::EnableDnsSupport),
+                attribute(aws, id, VpcAttributeName::EnableDnsHostnames),
+            )?;
+            let args = json!({
+                "cidr_block": v.cidr_block(),
+                "enable_dns_support": support,
+                "enable_dns_hostnames": hostnames,
+                "tags": ec2::tags_json(v.tags()),
+            });
+            found.insert(
+                id.to_string(),
+                Live {
+                    args: into_attrs(args),
+                    outputs: ec2::id_outputs(id),
+                },
+            );
+        }
+        Ok(ec2::by_address(items, &found))
+    }
+
+    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+        let vpcs: Vec<_> = aws
+            .ec2
+            .describe_vpcs()
+            .filters(ec2::stack_filter(stack))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(error::map)?;
+        Ok(vpcs
+            .iter()
+            .filter_map(|v| ec2::orphan(v.tags(), v.vpc_id()?))
+            .collect())
+    }
+}
+
+/// Move the DNS attributes from `before` to `after` (support, hostnames), one call per
+/// changed attribute, in an order AWS accepts: hostnames need support on.
+async fn set_dns(
+    aws: &Clients,
+    id: &str,
+    before: (bool, bool),
+    after: (bool, bool),
+) -> Result<(), ProviderError> {
+    let support = (before.0 != after.0).then_some(after.0);
+    let hostnames = (before.1 != after.1).then_some(after.1);
+    let set_support = |v: bool| async move {
+        tracing::debug!(id, enable_dns_support = v, "ModifyVpcAttribute");
+        aws.ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_support(bool_attr(v))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(error::map)
+    };
+    let set_hostnames = |v: bool| async move {
+        tracing::debug!(id, enable_dns_hostnames = v, "ModifyVpcAttribute");
+        aws.ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_hostnames(bool_attr(v))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(error::map)
+    };
+    if after.0 {
+        if let Some(v) = support {
+            set_support(v).await?;
+        }
+        if let Some(v) = hostnames {
+            set_hostnames(v).await?;
+        }
+    } else {
+        if let Some(v) = hostnames {
+            set_hostnames(v).await?;
+        }
+        if let Some(v) = support {
+            set_support(v).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn attribute(
+    aws: &Clients,
+    id: &str,
+    name: VpcAttributeName,
+) -> Result<bool, ProviderError> {
+    tracing::debug!(id, attribute = name.as_str(), "DescribeVpcAttribute");
+    let out = aws
+        .ec2
+        .describe_vpc_attribute()
+        .vpc_id(id)
+        .attribute(name.clone())
+        .send()
+        .await
+        .map_err(error::map)?;
+    let value = match name {
+        VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
+        _ => out.enable_dns_hostnames(),
+    };
+    Ok(value.and_then(|v| v.value()).unwrap_or(false))
+}

@@ -1,0 +1,325 @@
+//! What the EC2 kinds share: tags in and out of the API's shapes, the ownership filters
+//! `find` and `tagged` use, batched reads that survive one missing id, and the description
+//! of what holds a resource that cannot be deleted.
+
+use crate::{args, error};
+use aws_sdk_ec2::types::{Filter, NetworkInterface, ResourceType, Tag, TagSpecification};
+use ecsctl_graph::Address;
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+
+pub const STACK_TAG: &str = "ecsctl:stack";
+pub const ADDRESS_TAG: &str = "ecsctl:address";
+
+/// Ids per Describe call (the APIs accept more; this keeps requests and replies small).
+const BATCH: usize = 100;
+
+/// Key/value pairs as EC2 tags.
+pub fn tag_list(pairs: &[(String, String)]) -> Vec<Tag> {
+    pairs
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// The `tags` argument as a tag specification for resources of type `rt` (tags at create).
+pub fn tag_spec(rt: ResourceType, args: &Attrs) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(rt)
+        .set_tags(Some(tag_list(&args::tags(args))))
+        .build()
+}
+
+/// EC2 tags as the `tags` argument's JSON (sorted by key).
+pub fn tags_json(tags: &[Tag]) -> Json {
+    let mut pairs: Vec<(String, String)> = tags
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect();
+    pairs.sort();
+    args::tags_json(pairs)
+}
+
+pub fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.into_iter().map(Into::into).collect()))
+        .build()
+}
+
+/// Filters matching what this stack created at this address: `ecsctl:address` always,
+/// `ecsctl:stack` when the arguments carry it.
+pub fn owner_filters(call: &Call<'_>, args: &Attrs) -> Vec<Filter> {
+    let mut out = vec![filter(
+        &format!("tag:{ADDRESS_TAG}"),
+        [call.address.to_string()],
+    )];
+    if let Some(stack) = stack_of(args) {
+        out.push(filter(&format!("tag:{STACK_TAG}"), [stack]));
+    }
+    out
+}
+
+/// The `ecsctl:stack` tag of the arguments.
+pub fn stack_of(args: &Attrs) -> Option<String> {
+    args::tags(args)
+        .into_iter()
+        .find(|(k, _)| k == STACK_TAG)
+        .map(|(_, v)| v)
+}
+
+/// Filter for everything tagged as part of `stack`.
+pub fn stack_filter(stack: &str) -> Filter {
+    filter(&format!("tag:{STACK_TAG}"), [stack])
+}
+
+/// An orphan for a resource whose tags name its address.
+pub fn orphan(tags: &[Tag], id: &str) -> Option<Orphan> {
+    let address: Address = tags
+        .iter()
+        .find(|t| t.key() == Some(ADDRESS_TAG))?
+        .value()?
+        .parse()
+        .ok()?;
+    Some(Orphan {
+        address,
+        id: id.to_string(),
+    })
+}
+
+/// Outputs holding only the id.
+pub fn id_outputs(id: &str) -> Attrs {
+    let mut out = Attrs::new();
+    out.insert("id".into(), Json::String(id.to_string()));
+    out
+}
+
+pub fn created(id: &str) -> Created {
+    Created {
+        id: id.to_string(),
+        outputs: id_outputs(id),
+    }
+}
+
+/// Make the tags of `id` go from `old`'s to `new`'s: CreateTags for new and changed values,
+/// DeleteTags for keys no longer wanted.
+pub async fn sync_tags(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    old: &Attrs,
+    new: &Attrs,
+) -> Result<(), ProviderError> {
+    let (set, remove) = args::tag_changes(old, new);
+    if !set.is_empty() {
+        tracing::debug!(id, count = set.len(), "CreateTags");
+        ec2.create_tags()
+            .resources(id)
+            .set_tags(Some(tag_list(&set)))
+            .send()
+            .await
+            .map_err(error::map)?;
+    }
+    if !remove.is_empty() {
+        tracing::debug!(id, count = remove.len(), "DeleteTags");
+        ec2.delete_tags()
+            .resources(id)
+            .set_tags(Some(
+                remove.iter().map(|k| Tag::builder().key(k).build()).collect(),
+            ))
+            .send()
+            .await
+            .map_err(error::map)?;
+    }
+    Ok(())
+}
+
+/// Describe `ids` in batches. When a batch fails NotFound (one id is gone and the API
+/// rejects the whole list), fall back to one call per id of that batch so the others are
+/// still seen.
+pub async fn batched<T, F, Fut>(ids: &[String], describe: F) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    let unique: Vec<String> = ids
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut out = Vec::new();
+    for chunk in unique.chunks(BATCH) {
+        match describe(chunk.to_vec()).await {
+            Ok(found) => out.extend(found),
+            Err(e) if e.class == ErrorClass::NotFound && chunk.len() > 1 => {
+                for id in chunk {
+                    match describe(vec![id.clone()]).await {
+                        Ok(found) => out.extend(found),
+                        Err(e) if e.class == ErrorClass::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Err(e) if e.class == ErrorClass::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// The read result for `items` from what was found by id: `None` for the rest.
+pub fn by_address(
+    items: &[ReadItem],
+    found: &HashMap<String, Live>,
+) -> BTreeMap<Address, Option<Live>> {
+    items
+        .iter()
+        .map(|i| (i.address.clone(), found.get(&i.id).cloned()))
+        .collect()
+}
+
+/// The ids of `items`.
+pub fn ids(items: &[ReadItem]) -> Vec<String> {
+    items.iter().map(|i| i.id.clone()).collect()
+}
+
+/// Append what holds a resource to a DependencyViolation: the network interfaces matching
+/// `filter_name = value` (e.g. `subnet-id`, `group-id`, `vpc-id`). Other errors pass.
+pub async fn explain(
+    ec2: &aws_sdk_ec2::Client,
+    err: ProviderError,
+    filter_name: &str,
+    value: &str,
+) -> ProviderError {
+    if err.class != ErrorClass::DependencyViolation {
+        return err;
+    }
+    let enis = ec2
+        .describe_network_interfaces()
+        .filters(filter(filter_name, [value]))
+        .send()
+        .await;
+    match enis {
+        Ok(out) => error::with_context(err, &holders(out.network_interfaces())),
+        Err(_) => err,
+    }
+}
+
+/// "held by eni-… (ELB app/…, interface type …), …" for the interfaces given.
+pub fn holders(enis: &[NetworkInterface]) -> String {
+    const SHOWN: usize = 5;
+    if enis.is_empty() {
+        return String::new();
+    }
+    let mut parts: Vec<String> = enis.iter().take(SHOWN).map(describe_eni).collect();
+    if enis.len() > SHOWN {
+        parts.push(format!("and {} more", enis.len() - SHOWN));
+    }
+    format!("held by {}", parts.join(", "))
+}
+
+fn describe_eni(eni: &NetworkInterface) -> String {
+    let id = eni.network_interface_id().unwrap_or("an interface");
+    let mut what = Vec::new();
+    if let Some(d) = eni.description().filter(|d| !d.is_empty()) {
+        what.push(d.to_string());
+    }
+    if let Some(i) = eni.attachment().and_then(|a| a.instance_id()) {
+        what.push(format!("instance {i}"));
+    }
+    if let Some(t) = eni.interface_type() {
+        what.push(format!("interface type {}", t.as_str()));
+    }
+    if let Some(r) = eni.requester_id().filter(|r| !r.is_empty()) {
+        what.push(format!("requested by {r}"));
+    }
+    if what.is_empty() {
+        id.to_string()
+    } else {
+        format!("{id} ({})", what.join(", "))
+    }
+}
+
+/// The error for a create call whose reply lacks the new resource's id.
+pub fn no_id(call: &str) -> ProviderError {
+    ProviderError::new(ErrorClass::Other, format!("{call} returned no id"))
+}
+
+/// A JSON object as attributes (anything else is empty).
+pub fn into_attrs(v: Json) -> Attrs {
+    match v {
+        Json::Object(m) => m,
+        _ => Attrs::new(),
+    }
+}
+
+/// Whether `err` says the thing is already gone.
+pub fn gone(err: &ProviderError) -> bool {
+    err.class == ErrorClass::NotFound
+}
+
+/// A boolean attribute value for Modify*Attribute calls.
+pub fn bool_attr(b: bool) -> aws_sdk_ec2::types::AttributeBooleanValue {
+    aws_sdk_ec2::types::AttributeBooleanValue::builder()
+        .value(b)
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::types::{NetworkInterfaceAttachment, NetworkInterfaceType};
+    use ecsctl_graph::Kind;
+
+    #[test]
+    fn orphans_come_from_the_address_tag() {
+        let tags = tag_list(&[
+            (STACK_TAG.into(), "hello".into()),
+            (ADDRESS_TAG.into(), "subnet.private[1]".into()),
+        ]);
+        let o = orphan(&tags, "subnet-1").expect("orphan");
+        assert_eq!(o.address, Address::indexed(Kind::Subnet, "private", 1));
+        assert_eq!(o.id, "subnet-1");
+        assert!(orphan(&tag_list(&[("Name".into(), "x".into())]), "subnet-2").is_none());
+    }
+
+    #[test]
+    fn holders_name_interfaces_and_what_they_are() {
+        let eni = NetworkInterface::builder()
+            .network_interface_id("eni-1")
+            .description("ELB app/hello/abc")
+            .interface_type(NetworkInterfaceType::Interface)
+            .build();
+        let attached = NetworkInterface::builder()
+            .network_interface_id("eni-2")
+            .attachment(NetworkInterfaceAttachment::builder().instance_id("i-9").build())
+            .build();
+        assert_eq!(
+            holders(&[eni, attached]),
+            "held by eni-1 (ELB app/hello/abc, interface type interface), eni-2 (instance i-9)"
+        );
+        assert_eq!(holders(&[]), "");
+    }
+
+    #[tokio::test]
+    async fn a_missing_id_does_not_hide_the_others() {
+        let ids = vec!["a".to_string(), "gone".to_string(), "b".to_string()];
+        let found = batched(&ids, |batch| async move {
+            if batch.iter().any(|i| i == "gone") {
+                Err(ProviderError::new(ErrorClass::NotFound, "gone is gone"))
+            } else {
+                Ok(batch)
+            }
+        })
+        .await
+        .expect("read");
+        assert_eq!(found, vec!["a".to_string(), "b".to_string()]);
+        let failed = batched(&ids, |_| async {
+            Err::<Vec<String>, _>(ProviderError::new(ErrorClass::AccessDenied, "no"))
+        })
+        .await;
+        assert_eq!(failed.unwrap_err().class, ErrorClass::AccessDenied);
+    }
+}
