@@ -73,7 +73,10 @@ async fn env() -> Env {
         .unwrap()
         .to_string();
     let mut subnets = Vec::new();
-    for (i, az) in ["eu-west-2a", "eu-west-2b", "eu-west-2c"].iter().enumerate() {
+    for (i, az) in ["eu-west-2a", "eu-west-2b", "eu-west-2c"]
+        .iter()
+        .enumerate()
+    {
         let s = ec2
             .create_subnet()
             .vpc_id(&vpc)
@@ -142,14 +145,21 @@ async fn load_balancer_target_group_listener_and_rule_lifecycle() {
         "tags": tags("lb.main", &[("Environment", "dev")]),
     }));
     let lb = p.create(&c, &lb_args, "tok-lb").await.unwrap();
-    assert!(lb.id.starts_with("arn:aws:elasticloadbalancing:"), "{}", lb.id);
+    assert!(
+        lb.id.starts_with("arn:aws:elasticloadbalancing:"),
+        "{}",
+        lb.id
+    );
     assert_eq!(lb.outputs["arn"], json!(lb.id));
     assert!(!lb.outputs["dns_name"].as_str().unwrap().is_empty());
     assert!(!lb.outputs["zone_id"].as_str().unwrap().is_empty());
     let live = read_one(p, &lb_addr, &lb.id, &lb_args).await.unwrap();
     assert_eq!(normalised(live.args), normalised(lb_args.clone()));
     assert_eq!(live.outputs, lb.outputs);
-    assert_eq!(p.find(&c, &lb_args, "tok-lb").await.unwrap(), Some(lb.clone()));
+    assert_eq!(
+        p.find(&c, &lb_args, "tok-lb").await.unwrap(),
+        Some(lb.clone())
+    );
 
     // --- target group ---
     let tg_addr = Address::new(Kind::LbTargetGroup, "web");
@@ -169,7 +179,10 @@ async fn load_balancer_target_group_listener_and_rule_lifecycle() {
     assert_eq!(tg.outputs["arn"], json!(tg.id));
     let live = read_one(p, &tg_addr, &tg.id, &tg_args).await.unwrap();
     assert_eq!(live.args, tg_args);
-    assert_eq!(p.find(&tc, &tg_args, "tok-tg").await.unwrap(), Some(tg.clone()));
+    assert_eq!(
+        p.find(&tc, &tg_args, "tok-tg").await.unwrap(),
+        Some(tg.clone())
+    );
 
     // --- listener ---
     let l_addr = Address::new(Kind::LbListener, "http");
@@ -186,7 +199,10 @@ async fn load_balancer_target_group_listener_and_rule_lifecycle() {
     assert_eq!(l.outputs["arn"], json!(l.id));
     let live = read_one(p, &l_addr, &l.id, &l_args).await.unwrap();
     assert_eq!(live.args, l_args);
-    assert_eq!(p.find(&lc, &l_args, "tok-l").await.unwrap(), Some(l.clone()));
+    assert_eq!(
+        p.find(&lc, &l_args, "tok-l").await.unwrap(),
+        Some(l.clone())
+    );
 
     // --- listener rule (to a second target group) ---
     let tg2_addr = Address::new(Kind::LbTargetGroup, "api");
@@ -211,7 +227,10 @@ async fn load_balancer_target_group_listener_and_rule_lifecycle() {
     assert_eq!(r.outputs["arn"], json!(r.id));
     let live = read_one(p, &r_addr, &r.id, &r_args).await.unwrap();
     assert_eq!(live.args, r_args);
-    assert_eq!(p.find(&rc, &r_args, "tok-r").await.unwrap(), Some(r.clone()));
+    assert_eq!(
+        p.find(&rc, &r_args, "tok-r").await.unwrap(),
+        Some(r.clone())
+    );
 
     // --- tagged lists each kind by its address ---
     for (kind, address, id) in [
@@ -234,7 +253,10 @@ async fn load_balancer_target_group_listener_and_rule_lifecycle() {
     lb_new.insert("security_group_ids".into(), json!([e.groups[1]]));
     lb_new.insert("idle_timeout".into(), json!(120));
     lb_new.insert("tags".into(), tags("lb.main", &[("Team", "platform")]));
-    let out = p.update(&c, &lb.id, &lb_args, &lb_new, &lb.outputs).await.unwrap();
+    let out = p
+        .update(&c, &lb.id, &lb_args, &lb_new, &lb.outputs)
+        .await
+        .unwrap();
     assert_eq!(out, lb.outputs);
     let live = read_one(p, &lb_addr, &lb.id, &lb_new).await.unwrap();
     assert_eq!(normalised(live.args), normalised(lb_new.clone()));
@@ -246,8 +268,13 @@ async fn load_balancer_target_group_listener_and_rule_lifecycle() {
                "healthy_threshold": 3, "unhealthy_threshold": 2}),
     );
     tg_new.insert("deregistration_delay".into(), json!(5));
-    tg_new.insert("tags".into(), tags("lb_target_group.web", &[("Team", "platform")]));
-    p.update(&tc, &tg.id, &tg_args, &tg_new, &tg.outputs).await.unwrap();
+    tg_new.insert(
+        "tags".into(),
+        tags("lb_target_group.web", &[("Team", "platform")]),
+    );
+    p.update(&tc, &tg.id, &tg_args, &tg_new, &tg.outputs)
+        .await
+        .unwrap();
     let live = read_one(p, &tg_addr, &tg.id, &tg_new).await.unwrap();
     assert_eq!(live.args, tg_new);
 
@@ -257,21 +284,33 @@ async fn load_balancer_target_group_listener_and_rule_lifecycle() {
         "default_action".into(),
         json!({"type": "redirect", "port": 443, "protocol": "HTTPS", "status_code": "HTTP_301"}),
     );
-    p.update(&lc, &l.id, &l_args, &l_new, &l.outputs).await.unwrap();
+    p.update(&lc, &l.id, &l_args, &l_new, &l.outputs)
+        .await
+        .unwrap();
     let live = read_one(p, &l_addr, &l.id, &l_new).await.unwrap();
     assert_eq!(live.args, l_new);
 
     let mut r_new = r_args.clone();
     r_new.insert("priority".into(), json!(20));
     r_new.insert("host_headers".into(), json!(["api.example.com"]));
-    r_new.insert("tags".into(), tags("lb_listener_rule.api", &[("Team", "platform")]));
-    p.update(&rc, &r.id, &r_args, &r_new, &r.outputs).await.unwrap();
+    r_new.insert(
+        "tags".into(),
+        tags("lb_listener_rule.api", &[("Team", "platform")]),
+    );
+    p.update(&rc, &r.id, &r_args, &r_new, &r.outputs)
+        .await
+        .unwrap();
     let live = read_one(p, &r_addr, &r.id, &r_new).await.unwrap();
     assert_eq!(live.args, r_new);
 
     // --- a target group in use cannot go: the engine retries a DependencyViolation ---
     let in_use = p
-        .delete(&call(&tg2_addr, &Quiet, &options), &tg2.id, &tg2_args, &tg2.outputs)
+        .delete(
+            &call(&tg2_addr, &Quiet, &options),
+            &tg2.id,
+            &tg2_args,
+            &tg2.outputs,
+        )
         .await
         .unwrap_err();
     assert_eq!(in_use.class, ErrorClass::DependencyViolation, "{in_use}");
@@ -310,9 +349,14 @@ async fn load_balancer_target_group_listener_and_rule_lifecycle() {
     assert_eq!(both[&tg_addr], None);
     assert_eq!(both[&tg2_addr].as_ref().map(|l| &l.args), Some(&tg2_args));
     p.delete(&tc, &tg.id, &tg_new, &tg.outputs).await.unwrap();
-    p.delete(&call(&tg2_addr, &Quiet, &options), &tg2.id, &tg2_args, &tg2.outputs)
-        .await
-        .unwrap();
+    p.delete(
+        &call(&tg2_addr, &Quiet, &options),
+        &tg2.id,
+        &tg2_args,
+        &tg2.outputs,
+    )
+    .await
+    .unwrap();
 
     p.delete(&c, &lb.id, &lb_new, &lb.outputs).await.unwrap();
     assert_eq!(read_one(p, &lb_addr, &lb.id, &lb_new).await, None);
@@ -341,7 +385,10 @@ async fn find_ignores_a_load_balancer_of_another_stack() {
     let mut theirs = args.clone();
     theirs["tags"]["ecsctl:stack"] = json!("someone-else");
     assert_eq!(e.p.find(&c, &theirs, "t").await.unwrap(), None);
-    assert_eq!(e.p.find(&c, &args, "t").await.unwrap().map(|f| f.id), Some(lb.id));
+    assert_eq!(
+        e.p.find(&c, &args, "t").await.unwrap().map(|f| f.id),
+        Some(lb.id)
+    );
 }
 
 // ---- waiters, against mocked responses ----
@@ -363,7 +410,9 @@ async fn mocked(rules: &[&Rule]) -> Clients {
     }
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("eu-west-2"))
-        .credentials_provider(elbv2::config::Credentials::new("a", "b", None, None, "mock"))
+        .credentials_provider(elbv2::config::Credentials::new(
+            "a", "b", None, None, "mock",
+        ))
         .http_client(aws_smithy_mocks::create_mock_http_client())
         .load()
         .await;
@@ -411,7 +460,9 @@ fn creation_rules() -> (Rule, Rule) {
     (create, attrs)
 }
 
-fn described(lb: LoadBalancer) -> elbv2::operation::describe_load_balancers::DescribeLoadBalancersOutput {
+fn described(
+    lb: LoadBalancer,
+) -> elbv2::operation::describe_load_balancers::DescribeLoadBalancersOutput {
     elbv2::operation::describe_load_balancers::DescribeLoadBalancersOutput::builder()
         .load_balancers(lb)
         .build()
@@ -430,9 +481,15 @@ async fn create_waits_while_the_load_balancer_provisions() {
     let notes = Notes::default();
     let options = Options::default();
     let addr = Address::new(Kind::Lb, "main");
-    let made = p.create(&call(&addr, &notes, &options), &lb_args(), "t").await.unwrap();
+    let made = p
+        .create(&call(&addr, &notes, &options), &lb_args(), "t")
+        .await
+        .unwrap();
     assert_eq!(made.id, ARN);
-    assert_eq!(made.outputs["dns_name"], json!("w-1.eu-west-2.elb.amazonaws.com"));
+    assert_eq!(
+        made.outputs["dns_name"],
+        json!("w-1.eu-west-2.elb.amazonaws.com")
+    );
     assert_eq!(made.outputs["zone_id"], json!("ZHURV8PSTC4K8"));
     assert_eq!(describe.num_calls(), 3);
     let notes = notes.0.lock().unwrap().clone();
@@ -463,7 +520,11 @@ async fn a_failed_load_balancer_is_a_clear_error() {
         .unwrap_err();
     assert_eq!(err.address.as_ref(), Some(&addr));
     assert!(err.message.contains("failed to provision"), "{err}");
-    assert!(err.message.contains("subnets must be in two availability zones"), "{err}");
+    assert!(
+        err.message
+            .contains("subnets must be in two availability zones"),
+        "{err}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -511,9 +572,14 @@ async fn delete_waits_until_the_load_balancer_is_gone() {
     let notes = Notes::default();
     let options = Options::default();
     let addr = Address::new(Kind::Lb, "main");
-    p.delete(&call(&addr, &notes, &options), ARN, &lb_args(), &Attrs::new())
-        .await
-        .unwrap();
+    p.delete(
+        &call(&addr, &notes, &options),
+        ARN,
+        &lb_args(),
+        &Attrs::new(),
+    )
+    .await
+    .unwrap();
     assert_eq!(describe.num_calls(), 2);
     let notes = notes.0.lock().unwrap().clone();
     assert_eq!(notes.len(), 1, "{notes:?}");

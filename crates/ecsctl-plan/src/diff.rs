@@ -48,6 +48,12 @@ enum Visited {
 }
 
 /// The plan that makes `state` match `desired`. `stack_hash` binds it to the stack file.
+///
+/// In the graph but not the state: create (a resumed one if the state holds its pending
+/// intent). In the state but not the graph: delete. In both: each desired argument is
+/// compared, normalised, with the recorded one (arguments only the state records are not
+/// compared); a difference in an argument the kind cannot change in place is a replace,
+/// any other difference an update, none at all no change.
 /// The plan records the state's data lookups; use [`Plan::with_data`] to record the ones
 /// `desired` was expanded with.
 pub fn plan(desired: &Graph, state: &State, stack_hash: &str) -> Result<Plan, PlanError> {
@@ -132,7 +138,12 @@ fn diff_one(
     let after: BTreeMap<String, Value> = resource
         .args
         .iter()
-        .map(|(k, v)| (k.clone(), resolve(v, &|r| lookup_unchanged(r, state, visited))))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                resolve(v, &|r| lookup_unchanged(r, state, visited)),
+            )
+        })
         .collect();
     let deps: Vec<Address> = resource.deps().into_iter().collect();
     let mut change = Change {
@@ -242,8 +253,11 @@ fn resolve(v: &Value, lookup: &dyn Fn(&Ref) -> Option<Json>) -> Value {
 /// at its smallest address rather than refused: deleting remains possible.
 fn delete_order(state: &State) -> Vec<Address> {
     // dependents[a] = resources that depend on a and must therefore go first.
-    let mut waiting_on: BTreeMap<&Address, BTreeSet<&Address>> =
-        state.resources.keys().map(|a| (a, BTreeSet::new())).collect();
+    let mut waiting_on: BTreeMap<&Address, BTreeSet<&Address>> = state
+        .resources
+        .keys()
+        .map(|a| (a, BTreeSet::new()))
+        .collect();
     for (a, st) in &state.resources {
         for d in &st.deps {
             if let Some(dependents) = waiting_on.get_mut(d) {
@@ -438,14 +452,24 @@ mod tests {
 
     #[test]
     fn a_plan_right_after_apply_is_empty() {
-        let p = plan(&desired("t3.small", "eu-west-2a", "instances"), &applied(), "h").unwrap();
+        let p = plan(
+            &desired("t3.small", "eu-west-2a", "instances"),
+            &applied(),
+            "h",
+        )
+        .unwrap();
         assert!(p.is_empty(), "{:#?}", p.changes);
         assert_eq!(p.counts(), (0, 0, 0));
     }
 
     #[test]
     fn an_in_place_change_is_an_update_and_ripples_only_through_volatile_outputs() {
-        let p = plan(&desired("t3.large", "eu-west-2a", "instances"), &applied(), "h").unwrap();
+        let p = plan(
+            &desired("t3.large", "eu-west-2a", "instances"),
+            &applied(),
+            "h",
+        )
+        .unwrap();
         assert_eq!(
             actions(&p),
             [
@@ -475,7 +499,12 @@ mod tests {
 
     #[test]
     fn a_forcing_change_is_a_replace_and_dependents_see_a_new_id() {
-        let p = plan(&desired("t3.small", "eu-west-2b", "instances"), &applied(), "h").unwrap();
+        let p = plan(
+            &desired("t3.small", "eu-west-2b", "instances"),
+            &applied(),
+            "h",
+        )
+        .unwrap();
         assert_eq!(
             actions(&p),
             [
@@ -604,10 +633,8 @@ mod tests {
             a("security_group.instances"),
             resource("sg-2", json!({}), json!({}), &["security_group.alb"]),
         );
-        s.resources.insert(
-            a("vpc.main"),
-            resource("vpc-1", json!({}), json!({}), &[]),
-        );
+        s.resources
+            .insert(a("vpc.main"), resource("vpc-1", json!({}), json!({}), &[]));
         let p = plan_destroy(&s, "h");
         assert_eq!(p.changes.len(), 3);
     }
@@ -693,15 +720,13 @@ mod tests {
         // The DNS record aliases the ALB; an ALB update keeps its DNS name.
         let mut g = Graph::new();
         let lb = g.add(Resource::new(a("lb.main")).arg("idle_timeout", 120i64));
-        g.add(
-            Resource::new(a("dns_record.hello")).arg(
-                "alias_target",
-                Value::Map(BTreeMap::from([(
-                    "dns_name".to_string(),
-                    lb.attr("dns_name"),
-                )])),
-            ),
-        );
+        g.add(Resource::new(a("dns_record.hello")).arg(
+            "alias_target",
+            Value::Map(BTreeMap::from([(
+                "dns_name".to_string(),
+                lb.attr("dns_name"),
+            )])),
+        ));
         let mut s = State::new("hello");
         s.resources.insert(
             a("lb.main"),
@@ -736,8 +761,8 @@ mod tests {
         g.add(Resource::new(x.clone()).arg("vpc_id", y.attr("id")));
         g.add(Resource::new(y).arg("vpc_id", x.attr("id")));
         let err = plan(&g, &State::new("hello"), "h").unwrap_err();
-        assert!(err.to_string().starts_with(
-            "dependency cycle: security_group.alb -> security_group.instances"
-        ));
+        assert!(err
+            .to_string()
+            .starts_with("dependency cycle: security_group.alb -> security_group.instances"));
     }
 }

@@ -241,7 +241,9 @@ mod tests {
         j["something_new"] = serde_json::json!(true);
         fs::write(&path, j.to_string()).unwrap();
         let err = load(&path).unwrap_err();
-        assert!(matches!(err, PlanFileError::NewerFormat { found, .. } if found == u64::from(FORMAT_VERSION) + 1));
+        assert!(
+            matches!(err, PlanFileError::NewerFormat { found, .. } if found == u64::from(FORMAT_VERSION) + 1)
+        );
         assert!(err.to_string().contains("written by a newer ecsctl"));
     }
 
@@ -259,7 +261,10 @@ mod tests {
         // Valid JSON of the wrong shape is corrupt too, with a location.
         fs::write(&path, "{\"format_version\": 1, \"stack\": 5}").unwrap();
         let err = load(&path).unwrap_err();
-        assert!(matches!(err, PlanFileError::Corrupt { line: 1, .. }), "{err}");
+        assert!(
+            matches!(err, PlanFileError::Corrupt { line: 1, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("p.json:1:"), "{err}");
     }
 

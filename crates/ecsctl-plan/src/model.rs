@@ -224,7 +224,9 @@ pub enum StalePlan {
          run plan again with this state"
     )]
     Lineage { plan: String, state: String },
-    #[error("the state changed since this plan was made (serial {plan}, now {state}); run plan again")]
+    #[error(
+        "the state changed since this plan was made (serial {plan}, now {state}); run plan again"
+    )]
     Serial { plan: u64, state: u64 },
     #[error("the stack file changed since this plan was made; run plan again")]
     StackFile,

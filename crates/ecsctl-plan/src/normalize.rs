@@ -108,8 +108,13 @@ fn specific(kind: Kind, attr: &str, v: Json) -> Json {
         (_, "host_headers") => set(map_items(v, lowercase)),
         (
             _,
-            "subnet_ids" | "security_group_ids" | "managed_policy_arns" | "path_patterns"
-            | "name_servers" | "requires_compatibilities" | "load_balancers",
+            "subnet_ids"
+            | "security_group_ids"
+            | "managed_policy_arns"
+            | "path_patterns"
+            | "name_servers"
+            | "requires_compatibilities"
+            | "load_balancers",
         ) => set(v),
         (_, "container_definitions") => map_items(parse_json_string(v), container),
         (_, "launch_template_version") => number_as_string(v),
@@ -240,9 +245,7 @@ fn dns_name(v: Json) -> Json {
 
 fn zone_id(v: Json) -> Json {
     match v {
-        Json::String(s) => {
-            Json::String(s.strip_prefix("/hostedzone/").unwrap_or(&s).to_string())
-        }
+        Json::String(s) => Json::String(s.strip_prefix("/hostedzone/").unwrap_or(&s).to_string()),
         other => other,
     }
 }
@@ -315,8 +318,18 @@ mod tests {
 
     #[test]
     fn integers_and_integral_floats_are_equal() {
-        assert!(equal(Kind::EcsService, "desired_count", &json!(1), &json!(1.0)));
-        assert!(!equal(Kind::EcsService, "desired_count", &json!(1), &json!(1.5)));
+        assert!(equal(
+            Kind::EcsService,
+            "desired_count",
+            &json!(1),
+            &json!(1.0)
+        ));
+        assert!(!equal(
+            Kind::EcsService,
+            "desired_count",
+            &json!(1),
+            &json!(1.5)
+        ));
         assert!(equal(
             Kind::ScalingPolicy,
             "target_cpu",
@@ -327,8 +340,18 @@ mod tests {
 
     #[test]
     fn null_absent_and_empty_are_equal() {
-        assert!(equal(Kind::LaunchTemplate, "key_name", &Json::Null, &json!(null)));
-        assert!(equal(Kind::Lb, "security_group_ids", &json!([]), &Json::Null));
+        assert!(equal(
+            Kind::LaunchTemplate,
+            "key_name",
+            &Json::Null,
+            &json!(null)
+        ));
+        assert!(equal(
+            Kind::Lb,
+            "security_group_ids",
+            &json!([]),
+            &Json::Null
+        ));
         assert!(equal(Kind::Vpc, "tags", &json!({}), &Json::Null));
         assert!(!equal(Kind::Lb, "subnet_ids", &json!(["a"]), &Json::Null));
         // Inside objects, null and empty members are the same as absent ones.
@@ -395,11 +418,21 @@ mod tests {
             {"Resource": ["arn:a"], "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:PutLogEvents"]}
         ]});
         let policies = |doc: &Json| json!({ "logs": doc.to_string() });
-        assert!(equal(Kind::IamRole, "inline_policies", &json!({"logs": a}), &policies(&b)));
+        assert!(equal(
+            Kind::IamRole,
+            "inline_policies",
+            &json!({"logs": a}),
+            &policies(&b)
+        ));
         let c = json!({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": ["*"]}
         ]});
-        assert!(!equal(Kind::IamRole, "inline_policies", &json!({"logs": a}), &json!({"logs": c})));
+        assert!(!equal(
+            Kind::IamRole,
+            "inline_policies",
+            &json!({"logs": a}),
+            &json!({"logs": c})
+        ));
     }
 
     #[test]
@@ -442,8 +475,10 @@ mod tests {
 
     #[test]
     fn all_protocols_is_minus_one() {
-        let a = json!([{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}]);
-        let b = json!([{"protocol": -1, "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}]);
+        let a =
+            json!([{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}]);
+        let b =
+            json!([{"protocol": -1, "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}]);
         assert!(equal(Kind::SecurityGroup, "egress", &a, &b));
     }
 
@@ -468,7 +503,12 @@ mod tests {
             &json!({"dns_name": "dualstack.Hello-123.eu-west-2.elb.amazonaws.com.", "hosted_zone_id": "/hostedzone/ZHURV8PSTC4K8", "evaluate_target_health": true}),
         ));
         // `name` of other kinds is not a DNS name.
-        assert!(!equal(Kind::EcsCluster, "name", &json!("Hello"), &json!("hello")));
+        assert!(!equal(
+            Kind::EcsCluster,
+            "name",
+            &json!("Hello"),
+            &json!("hello")
+        ));
     }
 
     #[test]
@@ -484,7 +524,10 @@ mod tests {
                 equal(Kind::Lb, attr, &json!(["b", "a"]), &json!(["a", "b", "a"])),
                 "{attr}"
             );
-            assert!(!equal(Kind::Lb, attr, &json!(["b", "a"]), &json!(["a"])), "{attr}");
+            assert!(
+                !equal(Kind::Lb, attr, &json!(["b", "a"]), &json!(["a"])),
+                "{attr}"
+            );
         }
         assert!(equal(
             Kind::LbListenerRule,
@@ -529,7 +572,12 @@ mod tests {
         let s = Json::String(b.to_string());
         assert!(equal(Kind::TaskDefinition, "container_definitions", &a, &s));
         let c = json!([{"name": "web", "cpu": 256, "environment": [{"name": "A", "value": "9"}, {"name": "B", "value": "2"}]}]);
-        assert!(!equal(Kind::TaskDefinition, "container_definitions", &a, &c));
+        assert!(!equal(
+            Kind::TaskDefinition,
+            "container_definitions",
+            &a,
+            &c
+        ));
     }
 
     #[test]

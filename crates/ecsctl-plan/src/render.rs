@@ -9,7 +9,6 @@
 
 use crate::model::{Action, Change, Plan};
 use crate::normalize::normalize;
-use ecsctl_graph::Kind;
 use serde_json::{json, Value as Json};
 use std::fmt::Write;
 
@@ -95,17 +94,20 @@ fn body(c: &Change, color: bool) -> Vec<String> {
         }
         Action::Delete => {
             if let Some(before) = &c.before {
-                lines.push(format!("id = {}", compact(&Json::String(before.id.clone()))));
+                lines.push(format!(
+                    "id = {}",
+                    compact(&Json::String(before.id.clone()))
+                ));
             }
         }
         Action::Update | Action::Replace => {
             let kind = c.address.kind;
             for d in &c.diffs {
-                let before = d.before.as_ref().map(|b| normal(kind, &d.name, b));
+                let before = d.before.as_ref().map(|b| normalize(kind, &d.name, b));
                 let after = d
                     .after
                     .as_ref()
-                    .map(|a| normal(kind, &d.name, &a.to_tagged_json()));
+                    .map(|a| normalize(kind, &d.name, &a.to_tagged_json()));
                 let mut these = Vec::new();
                 diff_lines(
                     &d.name,
@@ -133,10 +135,6 @@ fn body(c: &Change, color: bool) -> Vec<String> {
         }
     }
     lines
-}
-
-fn normal(kind: Kind, attr: &str, v: &Json) -> Json {
-    normalize(kind, attr, v)
 }
 
 /// `path = value`, or one such line per leaf when the value does not fit.
@@ -310,8 +308,7 @@ fn quote(s: &str) -> String {
 
 fn is_ident(k: &str) -> bool {
     !k.is_empty()
-        && k
-            .chars()
+        && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
@@ -448,7 +445,12 @@ mod tests {
     fn updates_show_only_changed_arguments() {
         let mut c = change("ecs_service.hello", Action::Update);
         c.before = state("arn:svc");
-        c.diffs = vec![diff("desired_count", serde_json::json!(2), Value::int(4), false)];
+        c.diffs = vec![diff(
+            "desired_count",
+            serde_json::json!(2),
+            Value::int(4),
+            false,
+        )];
         let text = human(&plan(vec![c]), false);
         assert_eq!(
             text,
@@ -539,7 +541,9 @@ mod tests {
         let coloured = human(&p, true);
         assert!(coloured.contains("\x1b[32m  +\x1b[0m vpc.main"));
         assert!(coloured.contains("\x1b[32m+\x1b[0m/\x1b[31m-\x1b[0m task_definition.hello"));
-        assert!(human(&p, false).contains("+/- task_definition.hello (replace: container_definitions)"));
+        assert!(
+            human(&p, false).contains("+/- task_definition.hello (replace: container_definitions)")
+        );
     }
 
     #[test]
@@ -558,7 +562,10 @@ mod tests {
             a("vpc.main").attr("id"),
         )]));
         let j = json(&plan(vec![c]));
-        assert_eq!(j["summary"], serde_json::json!({"add": 1, "change": 0, "destroy": 0}));
+        assert_eq!(
+            j["summary"],
+            serde_json::json!({"add": 1, "change": 0, "destroy": 0})
+        );
         assert_eq!(j["changes"][0]["address"], "subnet.private[0]");
         assert_eq!(j["changes"][0]["action"], "create");
         assert_eq!(

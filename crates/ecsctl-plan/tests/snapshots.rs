@@ -115,9 +115,10 @@ impl FakeCloud {
                         args.insert(name.clone(), resolve(v, &state, &c.address, name));
                     }
                     let (id, outputs) = match (c.action, state.resources.get(&c.address)) {
-                        (Action::Update, Some(old)) => {
-                            (old.id.clone(), updated_outputs(c.address.kind, &old.outputs))
-                        }
+                        (Action::Update, Some(old)) => (
+                            old.id.clone(),
+                            updated_outputs(c.address.kind, &old.outputs),
+                        ),
                         _ => self.create(c.address.kind, &args),
                     };
                     state.pending.remove(&c.address);
@@ -182,7 +183,10 @@ impl FakeCloud {
 fn updated_outputs(kind: Kind, old: &Attrs) -> Attrs {
     let mut outputs = old.clone();
     if kind == Kind::LaunchTemplate {
-        let v = old.get("latest_version").and_then(Json::as_i64).unwrap_or(1);
+        let v = old
+            .get("latest_version")
+            .and_then(Json::as_i64)
+            .unwrap_or(1);
         outputs.insert("latest_version".into(), Json::from(v + 1));
     }
     outputs
@@ -190,9 +194,9 @@ fn updated_outputs(kind: Kind, old: &Attrs) -> Attrs {
 
 fn resolve(v: &Value, state: &State, at: &ecsctl_graph::Address, arg: &str) -> Json {
     let resolved = v.substitute(&|r| state.lookup(r));
-    resolved.to_json().unwrap_or_else(|| {
-        panic!("{at}.{arg}: a value stays unknown at apply time: {v:?}")
-    })
+    resolved
+        .to_json()
+        .unwrap_or_else(|| panic!("{at}.{arg}: a value stays unknown at apply time: {v:?}"))
 }
 
 /// Apply `p`, then check that planning `src` again shows nothing to do.
@@ -228,10 +232,17 @@ fn example_files() -> Vec<PathBuf> {
 fn every_example_stack_against_an_empty_state() {
     for path in example_files() {
         let src = std::fs::read_to_string(&path).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy().replace('.', "_");
+        let name = path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace('.', "_");
         let p = plan_for(&src, &path.display().to_string(), &State::new("x"));
         let (add, change, destroy) = p.counts();
-        assert!(add > 0 && change == 0 && destroy == 0, "{name}: {add} {change} {destroy}");
+        assert!(
+            add > 0 && change == 0 && destroy == 0,
+            "{name}: {add} {change} {destroy}"
+        );
         insta::assert_snapshot!(format!("empty__{name}"), render::human(&p, false));
         // Applying it leaves nothing to do.
         let mut cloud = FakeCloud::default();

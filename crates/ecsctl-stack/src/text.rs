@@ -34,20 +34,33 @@ impl<'s> LineIndex<'s> {
     }
 }
 
-/// Levenshtein distance over characters.
+/// Edit distance over characters where inserting, deleting, substituting one character
+/// or swapping two adjacent ones each cost 1 (optimal string alignment), so the typo
+/// `imgae` is one edit from `image`.
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = substitute.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        d[i * width] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d.iter_mut().enumerate().take(width) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = best;
+        }
+    }
+    d[a.len() * width + b.len()]
 }
 
 /// The closest candidate to `word`, if it is close enough to be a plausible typo.
@@ -198,6 +211,8 @@ mod tests {
     fn distance_and_suggestion() {
         assert_eq!(edit_distance("instnce_type", "instance_type"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("imgae", "image"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
         let keys = ["instance_type", "ami", "min_size", "max_size"];
         assert_eq!(suggest("instnce_type", &keys), Some("instance_type"));
         assert_eq!(suggest("Min-Size", &keys), Some("min_size"));

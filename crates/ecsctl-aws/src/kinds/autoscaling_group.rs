@@ -13,9 +13,7 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag};
 use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{
-    Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem,
-};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -223,10 +221,13 @@ impl Handler for AutoscalingGroup {
             let groups = describe(aws, vec![id.to_string()]).await?;
             Ok(match groups.first() {
                 None => Poll::Done(()),
-                Some(g) => Poll::Pending(format!(
-                    "waiting for auto scaling group {id} to be deleted ({} instances left)",
-                    g.instances().len()
-                )),
+                Some(g) => {
+                    let n = g.instances().len();
+                    let s = if n == 1 { "" } else { "s" };
+                    Poll::Pending(format!(
+                        "waiting for auto scaling group {id} to be deleted ({n} instance{s} left)"
+                    ))
+                }
             })
         })
         .await
@@ -336,7 +337,12 @@ fn tags_of(g: &AutoScalingGroup) -> Vec<(String, String)> {
     let mut tags: Vec<(String, String)> = g
         .tags()
         .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .filter(|(k, _)| !k.starts_with("aws:"))
         .collect();
     tags.sort();

@@ -1,3 +1,900 @@
-//! `ecs_service` (not written yet).
+//! `ecs_service`: an ECS service on the EC2 launch type behind target groups. The id is the
+//! service ARN.
+//!
+//! Creates and updates wait, when `Options::wait_for_services` is on, until the service is
+//! stable (one PRIMARY deployment with every task running, rollout COMPLETED where ECS
+//! reports one), showing each new service event and each stopped task's reason on the way,
+//! and failing early when the deployment circuit breaker marks the rollout FAILED.
+//!
+//! Reads report what ECS returns and invent nothing: an emulator that drops the deployment
+//! configuration, grace period or placement on CreateService reads back `null` / `[]`
+//! there.
 
-super::not_yet!(EcsService, "ecs_service");
+use super::ecs_cluster::{ecs_tag_pairs, ecs_tags, retag};
+use super::iam_propagation::retry_iam_propagation;
+use crate::kinds::Handler;
+use crate::wait::{self, Poll};
+use crate::{args, error, Clients};
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{
+    DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentRolloutState, DesiredStatus,
+    LaunchType, LoadBalancer, PlacementStrategy, PlacementStrategyType, PropagateTags, Service,
+    ServiceField,
+};
+use ecsctl_graph::{Address, Kind};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use serde_json::{json, Value as Json};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub struct EcsService;
+
+/// DescribeServices takes at most this many services per call.
+const DESCRIBE_BATCH: usize = 10;
+/// ECS allows at most 36 characters in a client token.
+const CLIENT_TOKEN_MAX: usize = 36;
+const STABLE_POLL: Duration = Duration::from_secs(6);
+const DRAIN_POLL: Duration = Duration::from_secs(5);
+/// How many of the service's existing events the first poll shows.
+const FIRST_EVENTS: usize = 3;
+
+fn int32(args: &Attrs, name: &str) -> Result<Option<i32>, ProviderError> {
+    match args.get(name) {
+        None | Some(Json::Null) => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .and_then(|n| i32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                ProviderError::new(
+                    ErrorClass::InvalidInput,
+                    format!("argument `{name}` must be an integer"),
+                )
+            }),
+    }
+}
+
+fn load_balancers(args: &Attrs) -> Result<Vec<LoadBalancer>, ProviderError> {
+    args::objects(args, "load_balancers")?
+        .into_iter()
+        .map(|lb| {
+            Ok(LoadBalancer::builder()
+                .target_group_arn(args::str(lb, "target_group_arn")?)
+                .container_name(args::str(lb, "container_name")?)
+                .set_container_port(int32(lb, "container_port")?)
+                .build())
+        })
+        .collect()
+}
+
+fn deployment(args: &Attrs) -> Result<Option<DeploymentConfiguration>, ProviderError> {
+    let Some(Json::Object(d)) = args.get("deployment") else {
+        return Ok(None);
+    };
+    let breaker = match d.get("circuit_breaker") {
+        Some(Json::Object(cb)) => Some(
+            DeploymentCircuitBreaker::builder()
+                .enable(cb.get("enable").and_then(Json::as_bool).unwrap_or(false))
+                .rollback(cb.get("rollback").and_then(Json::as_bool).unwrap_or(false))
+                .build(),
+        ),
+        _ => None,
+    };
+    Ok(Some(
+        DeploymentConfiguration::builder()
+            .set_minimum_healthy_percent(int32(d, "minimum_healthy_percent")?)
+            .set_maximum_percent(int32(d, "maximum_percent")?)
+            .set_deployment_circuit_breaker(breaker)
+            .build(),
+    ))
+}
+
+fn placement(args: &Attrs) -> Result<Vec<PlacementStrategy>, ProviderError> {
+    args::objects(args, "placement_strategy")?
+        .into_iter()
+        .map(|p| {
+            Ok(PlacementStrategy::builder()
+                .r#type(PlacementStrategyType::from(args::str(p, "type")?))
+                .set_field(args::opt_str(p, "field").map(str::to_string))
+                .build())
+        })
+        .collect()
+}
+
+/// The cluster a service belongs to: its `cluster` argument, else the ARN's
+/// `service/<cluster>/<name>` segment.
+fn cluster_of(id: &str, args: &Attrs) -> Result<String, ProviderError> {
+    if let Some(c) = args::opt_str(args, "cluster") {
+        return Ok(c.to_string());
+    }
+    let resource = id.rsplit(':').next().unwrap_or_default();
+    match resource.split('/').collect::<Vec<_>>()[..] {
+        ["service", cluster, _] => Ok(cluster.to_string()),
+        _ => Err(ProviderError::new(
+            ErrorClass::InvalidInput,
+            format!("cannot tell the cluster of service `{id}`: set its `cluster` argument"),
+        )),
+    }
+}
+
+fn created(s: &Service) -> Option<Created> {
+    let arn = s.service_arn()?;
+    let mut outputs = Attrs::new();
+    outputs.insert("id".into(), json!(arn));
+    outputs.insert("arn".into(), json!(arn));
+    Some(Created {
+        id: arn.to_string(),
+        outputs,
+    })
+}
+
+fn live(s: &Service) -> Option<Live> {
+    let created = created(s)?;
+    let lbs: Vec<Json> = s
+        .load_balancers()
+        .iter()
+        .map(|lb| {
+            json!({
+                "target_group_arn": lb.target_group_arn(),
+                "container_name": lb.container_name(),
+                "container_port": lb.container_port(),
+            })
+        })
+        .collect();
+    let deployment = match s.deployment_configuration() {
+        Some(d) => json!({
+            "minimum_healthy_percent": d.minimum_healthy_percent(),
+            "maximum_percent": d.maximum_percent(),
+            "circuit_breaker": d.deployment_circuit_breaker().map(|cb| json!({
+                "enable": cb.enable(),
+                "rollback": cb.rollback(),
+            })),
+        }),
+        None => Json::Null,
+    };
+    let placement: Vec<Json> = s
+        .placement_strategy()
+        .iter()
+        .map(|p| json!({"type": p.r#type().map(|t| t.as_str()), "field": p.field()}))
+        .collect();
+    let mut args = Attrs::new();
+    args.insert("name".into(), json!(s.service_name()));
+    args.insert("cluster".into(), json!(s.cluster_arn()));
+    args.insert("task_definition".into(), json!(s.task_definition()));
+    args.insert("desired_count".into(), json!(s.desired_count()));
+    args.insert(
+        "launch_type".into(),
+        json!(s.launch_type().map(|l| l.as_str())),
+    );
+    args.insert("load_balancers".into(), Json::Array(lbs));
+    args.insert("deployment".into(), deployment);
+    args.insert(
+        "health_check_grace_period".into(),
+        json!(s.health_check_grace_period_seconds()),
+    );
+    args.insert("placement_strategy".into(), Json::Array(placement));
+    args.insert("tags".into(), args::read_tags(ecs_tag_pairs(s.tags())));
+    Some(Live {
+        args,
+        outputs: created.outputs,
+    })
+}
+
+/// The services among `ids` in `cluster` that still exist (not INACTIVE), with tags.
+async fn describe(
+    aws: &Clients,
+    cluster: &str,
+    ids: &[String],
+) -> Result<Vec<Service>, ProviderError> {
+    let mut out = Vec::new();
+    for batch in ids.chunks(DESCRIBE_BATCH) {
+        tracing::debug!(cluster, count = batch.len(), "ecs DescribeServices");
+        match aws
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(batch.to_vec()))
+            .include(ServiceField::Tags)
+            .send()
+            .await
+        {
+            Ok(resp) => out.extend(
+                resp.services()
+                    .iter()
+                    .filter(|s| s.status() != Some("INACTIVE"))
+                    .cloned(),
+            ),
+            Err(e) => {
+                let e = error::map(e);
+                // A deleted cluster takes its services with it.
+                if e.class == ErrorClass::NotFound {
+                    return Ok(Vec::new());
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What the stability waiter has already shown.
+#[derive(Default)]
+struct Shown {
+    polls: usize,
+    events: HashSet<String>,
+    tasks: HashSet<String>,
+}
+
+fn epoch_secs(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// One poll of the stability waiter.
+async fn poll_stable(
+    aws: &Clients,
+    call: &Call<'_>,
+    cluster: &str,
+    service: &str,
+    shown: &Mutex<Shown>,
+    started: i64,
+) -> Result<Poll<()>, ProviderError> {
+    let found = describe(aws, cluster, &[service.to_string()]).await?;
+    let Some(s) = found.into_iter().next() else {
+        return Err(ProviderError::new(
+            ErrorClass::NotFound,
+            format!("service {service} disappeared while waiting for it to become stable"),
+        ));
+    };
+    let first = {
+        let mut shown = shown.lock().unwrap_or_else(|p| p.into_inner());
+        shown.polls += 1;
+        // Events come newest first; show the new ones oldest first.
+        let fresh: Vec<(String, String)> = s
+            .events()
+            .iter()
+            .filter_map(|e| Some((e.id()?.to_string(), e.message()?.to_string())))
+            .filter(|(id, _)| !shown.events.contains(id))
+            .collect();
+        let take = if shown.polls == 1 {
+            FIRST_EVENTS
+        } else {
+            fresh.len()
+        };
+        for (id, _) in &fresh {
+            shown.events.insert(id.clone());
+        }
+        for (_, message) in fresh.iter().take(take).rev() {
+            call.progress.note(call.address, message);
+        }
+        shown.polls == 1
+    };
+    report_stopped_tasks(aws, call, cluster, service, shown, first, started).await?;
+
+    let deployments = s.deployments();
+    let primary = deployments.iter().find(|d| d.status() == Some("PRIMARY"));
+    if let Some(d) = primary {
+        if d.rollout_state() == Some(&DeploymentRolloutState::Failed) {
+            return Err(ProviderError::new(
+                ErrorClass::Other,
+                format!(
+                    "the deployment of {} failed: {} (the deployment circuit breaker stopped \
+                     it; see the stopped tasks' reasons above)",
+                    d.task_definition().unwrap_or(service),
+                    d.rollout_state_reason().unwrap_or("no reason given"),
+                ),
+            ));
+        }
+    }
+    let stable = deployments.len() == 1
+        && primary.is_some_and(|d| {
+            d.running_count() == d.desired_count()
+                && d.rollout_state()
+                    .is_none_or(|r| *r == DeploymentRolloutState::Completed)
+        });
+    if stable {
+        return Ok(Poll::Done(()));
+    }
+    let (running, desired) = primary
+        .map(|d| (d.running_count(), d.desired_count()))
+        .unwrap_or((s.running_count(), s.desired_count()));
+    let rollout = primary
+        .and_then(|d| d.rollout_state())
+        .map(|r| format!(", rollout {}", r.as_str()))
+        .unwrap_or_default();
+    Ok(Poll::Pending(format!(
+        "waiting for service {} to become stable: {running}/{desired} tasks running, {} \
+         deployment(s){rollout}",
+        s.service_name().unwrap_or(service),
+        deployments.len(),
+    )))
+}
+
+/// Show the reason of each task of the service that stopped (once each). On the first poll,
+/// tasks that stopped well before the wait began are old news and only marked as shown.
+async fn report_stopped_tasks(
+    aws: &Clients,
+    call: &Call<'_>,
+    cluster: &str,
+    service: &str,
+    shown: &Mutex<Shown>,
+    first: bool,
+    started: i64,
+) -> Result<(), ProviderError> {
+    tracing::debug!(cluster, service, "ecs ListTasks STOPPED");
+    let listed = aws
+        .ecs
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(service.rsplit('/').next().unwrap_or(service))
+        .desired_status(DesiredStatus::Stopped)
+        .send()
+        .await
+        .map_err(error::map)?;
+    let new: Vec<String> = {
+        let shown = shown.lock().unwrap_or_else(|p| p.into_inner());
+        listed
+            .task_arns()
+            .iter()
+            .filter(|a| !shown.tasks.contains(*a))
+            .take(100)
+            .cloned()
+            .collect()
+    };
+    if new.is_empty() {
+        return Ok(());
+    }
+    tracing::debug!(cluster, count = new.len(), "ecs DescribeTasks");
+    let tasks = aws
+        .ecs
+        .describe_tasks()
+        .cluster(cluster)
+        .set_tasks(Some(new.clone()))
+        .send()
+        .await
+        .map_err(error::map)?;
+    let mut shown = shown.lock().unwrap_or_else(|p| p.into_inner());
+    for t in tasks.tasks() {
+        let Some(arn) = t.task_arn() else { continue };
+        let stopped_at = t.stopped_at().map(|d| d.secs());
+        let old = first && stopped_at.is_some_and(|at| at < started - 60);
+        // A task still stopping has no reason yet: show it on a later poll.
+        let Some(reason) = t.stopped_reason() else {
+            if old {
+                shown.tasks.insert(arn.to_string());
+            }
+            continue;
+        };
+        shown.tasks.insert(arn.to_string());
+        if !old {
+            let id = arn.rsplit('/').next().unwrap_or(arn);
+            call.progress
+                .note(call.address, &format!("task {id} stopped: {reason}"));
+        }
+    }
+    Ok(())
+}
+
+/// Wait until the service is stable (see the module doc), or fail at the deadline with
+/// class Timeout, or early when its rollout FAILED.
+async fn wait_stable(
+    aws: &Clients,
+    call: &Call<'_>,
+    cluster: &str,
+    service: &str,
+) -> Result<(), ProviderError> {
+    let shown = Mutex::new(Shown::default());
+    let shown = &shown;
+    let started = epoch_secs(SystemTime::now());
+    wait::until(call, STABLE_POLL, move || async move {
+        poll_stable(aws, call, cluster, service, shown, started).await
+    })
+    .await
+}
+
+/// Wait until a deleted service is INACTIVE (or gone).
+async fn wait_inactive(
+    aws: &Clients,
+    call: &Call<'_>,
+    cluster: &str,
+    service: &str,
+) -> Result<(), ProviderError> {
+    wait::until(call, DRAIN_POLL, move || async move {
+        let found = describe(aws, cluster, &[service.to_string()]).await?;
+        Ok(match found.first() {
+            None => Poll::Done(()),
+            Some(s) => Poll::Pending(format!(
+                "waiting for service {} to drain ({}, {} tasks running)",
+                s.service_name().unwrap_or(service),
+                s.status().unwrap_or("unknown"),
+                s.running_count()
+            )),
+        })
+    })
+    .await
+}
+
+/// ECS's answers for a service that is deleted or being deleted.
+fn service_gone(e: &ProviderError) -> bool {
+    e.class == ErrorClass::NotFound || e.code.as_deref() == Some("ServiceNotActiveException")
+}
+
+#[async_trait]
+impl Handler for EcsService {
+    async fn create(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        token: &str,
+    ) -> Result<Created, ProviderError> {
+        let name = args::str(args, "name")?;
+        let cluster = args::str(args, "cluster")?;
+        let lbs = load_balancers(args)?;
+        // ECS only accepts a grace period for services behind a load balancer.
+        let grace = if lbs.is_empty() {
+            None
+        } else {
+            int32(args, "health_check_grace_period")?
+        };
+        let strategy = placement(args)?;
+        let tags = ecs_tags(args);
+        let req = aws
+            .ecs
+            .create_service()
+            .service_name(name)
+            .cluster(cluster)
+            .task_definition(args::str(args, "task_definition")?)
+            .desired_count(int32(args, "desired_count")?.unwrap_or(0))
+            .launch_type(LaunchType::from(args::str(args, "launch_type")?))
+            .set_load_balancers((!lbs.is_empty()).then_some(lbs))
+            .set_deployment_configuration(deployment(args)?)
+            .set_health_check_grace_period_seconds(grace)
+            .set_placement_strategy((!strategy.is_empty()).then_some(strategy))
+            .set_tags((!tags.is_empty()).then_some(tags))
+            .propagate_tags(PropagateTags::Service)
+            .client_token(args::client_token(token, CLIENT_TOKEN_MAX));
+        let out = retry_iam_propagation(call, || {
+            let req = req.clone();
+            async move {
+                tracing::debug!(name, cluster, "ecs CreateService");
+                req.send().await.map_err(error::map)
+            }
+        })
+        .await?;
+        let created = out.service().and_then(created).ok_or_else(|| {
+            ProviderError::new(ErrorClass::Other, "CreateService returned no service ARN")
+        })?;
+        if call.options.wait_for_services {
+            wait_stable(aws, call, cluster, &created.id).await?;
+        }
+        Ok(created)
+    }
+
+    async fn find(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        args: &Attrs,
+        _token: &str,
+    ) -> Result<Option<Created>, ProviderError> {
+        let name = args::str(args, "name")?;
+        let cluster = args::str(args, "cluster")?;
+        let address = call.address.to_string();
+        Ok(describe(aws, cluster, &[name.to_string()])
+            .await?
+            .iter()
+            .filter(|s| s.status() == Some("ACTIVE"))
+            .find(|s| args::tags_match(args, &address, &ecs_tag_pairs(s.tags())))
+            .and_then(created))
+    }
+
+    async fn update(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        id: &str,
+        old: &Attrs,
+        new: &Attrs,
+        outputs: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        let cluster = cluster_of(id, new)?;
+        let changed = |k: &str| old.get(k) != new.get(k);
+        let mut req = aws
+            .ecs
+            .update_service()
+            .cluster(&cluster)
+            .service(id)
+            .task_definition(args::str(new, "task_definition")?)
+            .set_desired_count(int32(new, "desired_count")?)
+            .set_deployment_configuration(deployment(new)?);
+        let lbs = load_balancers(new)?;
+        if !lbs.is_empty() {
+            req = req.set_health_check_grace_period_seconds(int32(
+                new,
+                "health_check_grace_period",
+            )?);
+        }
+        if changed("load_balancers") {
+            req = req.set_load_balancers(Some(lbs));
+        }
+        if changed("placement_strategy") {
+            req = req.set_placement_strategy(Some(placement(new)?));
+        }
+        let tags_only = ["task_definition", "desired_count", "deployment", "load_balancers"]
+            .iter()
+            .chain(&["health_check_grace_period", "placement_strategy"])
+            .all(|k| !changed(k));
+        if !tags_only {
+            retry_iam_propagation(call, || {
+                let req = req.clone();
+                async move {
+                    tracing::debug!(service = id, "ecs UpdateService");
+                    req.send().await.map_err(error::map)
+                }
+            })
+            .await?;
+        }
+        retag(aws, id, old, new).await?;
+        if !tags_only && call.options.wait_for_services {
+            wait_stable(aws, call, &cluster, id).await?;
+        }
+        let mut out = outputs.clone();
+        out.insert("id".into(), json!(id));
+        out.insert("arn".into(), json!(id));
+        Ok(out)
+    }
+
+    async fn delete(
+        &self,
+        aws: &Clients,
+        call: &Call<'_>,
+        id: &str,
+        args: &Attrs,
+        _outputs: &Attrs,
+    ) -> Result<(), ProviderError> {
+        let cluster = cluster_of(id, args)?;
+        tracing::debug!(service = id, "ecs UpdateService desiredCount=0");
+        if let Err(e) = aws
+            .ecs
+            .update_service()
+            .cluster(&cluster)
+            .service(id)
+            .desired_count(0)
+            .send()
+            .await
+        {
+            let e = error::map(e);
+            if service_gone(&e) {
+                return Ok(());
+            }
+            return Err(e);
+        }
+        tracing::debug!(service = id, "ecs DeleteService");
+        if let Err(e) = aws
+            .ecs
+            .delete_service()
+            .cluster(&cluster)
+            .service(id)
+            .force(false)
+            .send()
+            .await
+        {
+            let e = error::map(e);
+            if service_gone(&e) {
+                return Ok(());
+            }
+            return Err(e);
+        }
+        wait_inactive(aws, call, &cluster, id).await
+    }
+
+    async fn read(
+        &self,
+        aws: &Clients,
+        items: &[ReadItem],
+    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        let mut by_cluster: BTreeMap<String, Vec<&ReadItem>> = BTreeMap::new();
+        for item in items {
+            let cluster = cluster_of(&item.id, &item.args).map_err(|e| e.at(&item.address))?;
+            by_cluster.entry(cluster).or_default().push(item);
+        }
+        let mut out = BTreeMap::new();
+        for (cluster, items) in by_cluster {
+            let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+            let found = describe(aws, &cluster, &ids).await?;
+            for item in items {
+                let live = found
+                    .iter()
+                    .find(|s| s.service_arn() == Some(item.id.as_str()))
+                    .and_then(live);
+                out.insert(item.address.clone(), live);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+        tracing::debug!(stack, "ecs ListClusters");
+        let clusters: Vec<String> = aws
+            .ecs
+            .list_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(error::map)?;
+        let mut out = Vec::new();
+        for cluster in clusters {
+            tracing::debug!(cluster, "ecs ListServices");
+            let arns: Vec<String> = aws
+                .ecs
+                .list_services()
+                .cluster(&cluster)
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(error::map)?;
+            for s in describe(aws, &cluster, &arns).await? {
+                let tags = ecs_tag_pairs(s.tags());
+                let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
+                if let (true, Some(arn)) = (ours, s.service_arn()) {
+                    out.extend(args::orphan(Kind::EcsService, &tags, arn));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::Clients;
+    use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode};
+    use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+    use ecsctl_graph::Address;
+    use ecsctl_provider::Progress;
+    use std::sync::Mutex;
+
+    /// Clients whose every call is answered by `rules` (any order).
+    pub(crate) async fn mock_clients(rules: &[&Rule]) -> Clients {
+        let mut icpt = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+        for r in rules {
+            icpt = icpt.with_rule(r);
+        }
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-2"))
+            .credentials_provider(aws_sdk_ecs::config::Credentials::for_tests())
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .load()
+            .await;
+        Clients::from_conf_with(&conf, SharedInterceptor::new(icpt))
+    }
+
+    /// A progress sink that keeps every note.
+    #[derive(Default)]
+    pub(crate) struct Notes(pub Mutex<Vec<String>>);
+
+    impl Progress for Notes {
+        fn note(&self, _: &Address, message: &str) {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(message.to_string());
+        }
+    }
+
+    impl Notes {
+        pub(crate) fn all(&self) -> Vec<String> {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{mock_clients, Notes};
+    use super::*;
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+    use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+    use aws_sdk_ecs::types::{Deployment, ServiceEvent, Task};
+    use aws_sdk_ecs::Client;
+    use aws_smithy_mocks::{mock, Rule};
+    use ecsctl_provider::Options;
+
+    const ARN: &str = "arn:aws:ecs:eu-west-2:123456789012:service/demo/web";
+
+    fn deployment(status: &str, running: i32, desired: i32, rollout: &str) -> Deployment {
+        Deployment::builder()
+            .id(format!("ecs-svc/{status}{running}"))
+            .status(status)
+            .task_definition("arn:aws:ecs:eu-west-2:123456789012:task-definition/demo-web:2")
+            .running_count(running)
+            .desired_count(desired)
+            .rollout_state(DeploymentRolloutState::from(rollout))
+            .rollout_state_reason("ECS deployment circuit breaker: tasks failed to start.")
+            .build()
+    }
+
+    fn service(deployments: Vec<Deployment>, events: &[(&str, &str)]) -> DescribeServicesOutput {
+        let mut s = Service::builder()
+            .service_arn(ARN)
+            .service_name("web")
+            .status("ACTIVE")
+            .desired_count(2)
+            .set_deployments(Some(deployments));
+        // Newest first, as ECS lists them.
+        for (id, message) in events.iter().rev() {
+            s = s.events(ServiceEvent::builder().id(*id).message(*message).build());
+        }
+        DescribeServicesOutput::builder().services(s.build()).build()
+    }
+
+    fn no_stopped_tasks() -> Rule {
+        mock!(Client::list_tasks).then_output(|| ListTasksOutput::builder().build())
+    }
+
+    fn options(timeout: Duration) -> Options {
+        Options {
+            wait_timeout: timeout,
+            ..Options::default()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_until_stable_and_shows_each_event_once() {
+        let describe = mock!(Client::describe_services)
+            .sequence()
+            .output(|| {
+                service(
+                    vec![
+                        deployment("PRIMARY", 0, 2, "IN_PROGRESS"),
+                        deployment("ACTIVE", 2, 2, "COMPLETED"),
+                    ],
+                    &[("e1", "has started 2 tasks"), ("e2", "registered 1 targets")],
+                )
+            })
+            .output(|| {
+                service(
+                    vec![deployment("PRIMARY", 1, 2, "IN_PROGRESS")],
+                    &[
+                        ("e1", "has started 2 tasks"),
+                        ("e2", "registered 1 targets"),
+                        ("e3", "has stopped 2 running tasks"),
+                    ],
+                )
+            })
+            .output(|| {
+                service(
+                    vec![deployment("PRIMARY", 2, 2, "COMPLETED")],
+                    &[
+                        ("e1", "has started 2 tasks"),
+                        ("e2", "registered 1 targets"),
+                        ("e3", "has stopped 2 running tasks"),
+                        ("e4", "has reached a steady state."),
+                    ],
+                )
+            })
+            .build();
+        let tasks = no_stopped_tasks();
+        let aws = mock_clients(&[&describe, &tasks]).await;
+        let address = Address::new(Kind::EcsService, "web");
+        let notes = Notes::default();
+        let options = options(Duration::from_secs(600));
+        let call = Call {
+            address: &address,
+            progress: &notes,
+            options: &options,
+        };
+        wait_stable(&aws, &call, "demo", ARN).await.unwrap();
+        assert_eq!(describe.num_calls(), 3);
+        let notes = notes.all();
+        for event in [
+            "has started 2 tasks",
+            "registered 1 targets",
+            "has stopped 2 running tasks",
+            "has reached a steady state.",
+        ] {
+            let n = notes.iter().filter(|n| n.as_str() == event).count();
+            assert_eq!(n, 1, "{event} shown {n} times: {notes:?}");
+        }
+        // Oldest first.
+        let pos = |e: &str| notes.iter().position(|n| n == e).unwrap();
+        assert!(pos("has started 2 tasks") < pos("registered 1 targets"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stopped_tasks_reasons_are_shown_once() {
+        let describe = mock!(Client::describe_services)
+            .sequence()
+            .output(|| service(vec![deployment("PRIMARY", 0, 2, "IN_PROGRESS")], &[]))
+            .times(2)
+            .output(|| service(vec![deployment("PRIMARY", 2, 2, "COMPLETED")], &[]))
+            .build();
+        let list = mock!(Client::list_tasks).then_output(|| {
+            ListTasksOutput::builder()
+                .task_arns("arn:aws:ecs:eu-west-2:123456789012:task/demo/abc123")
+                .build()
+        });
+        let tasks = mock!(Client::describe_tasks).then_output(|| {
+            DescribeTasksOutput::builder()
+                .tasks(
+                    Task::builder()
+                        .task_arn("arn:aws:ecs:eu-west-2:123456789012:task/demo/abc123")
+                        .stopped_reason("Essential container in task exited")
+                        .build(),
+                )
+                .build()
+        });
+        let aws = mock_clients(&[&describe, &list, &tasks]).await;
+        let address = Address::new(Kind::EcsService, "web");
+        let notes = Notes::default();
+        let options = options(Duration::from_secs(600));
+        let call = Call {
+            address: &address,
+            progress: &notes,
+            options: &options,
+        };
+        wait_stable(&aws, &call, "demo", ARN).await.unwrap();
+        let notes = notes.all();
+        let shown: Vec<_> = notes.iter().filter(|n| n.contains("stopped:")).collect();
+        assert_eq!(
+            shown,
+            vec!["task abc123 stopped: Essential container in task exited"],
+            "{notes:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_rollout_fails_at_once() {
+        let describe = mock!(Client::describe_services)
+            .then_output(|| service(vec![deployment("PRIMARY", 0, 2, "FAILED")], &[]));
+        let tasks = no_stopped_tasks();
+        let aws = mock_clients(&[&describe, &tasks]).await;
+        let address = Address::new(Kind::EcsService, "web");
+        let options = options(Duration::from_secs(600));
+        let call = Call {
+            address: &address,
+            progress: &ecsctl_provider::Quiet,
+            options: &options,
+        };
+        let err = wait_stable(&aws, &call, "demo", ARN).await.unwrap_err();
+        assert_eq!(err.class, ErrorClass::Other);
+        assert!(err.message.contains("tasks failed to start"), "{err}");
+        assert_eq!(describe.num_calls(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_is_a_timeout() {
+        let describe = mock!(Client::describe_services)
+            .then_output(|| service(vec![deployment("PRIMARY", 1, 2, "IN_PROGRESS")], &[]));
+        let tasks = no_stopped_tasks();
+        let aws = mock_clients(&[&describe, &tasks]).await;
+        let address = Address::new(Kind::EcsService, "web");
+        let options = options(Duration::from_millis(1));
+        let call = Call {
+            address: &address,
+            progress: &ecsctl_provider::Quiet,
+            options: &options,
+        };
+        let err = wait_stable(&aws, &call, "demo", ARN).await.unwrap_err();
+        assert_eq!(err.class, ErrorClass::Timeout);
+        assert!(err.message.contains("1/2 tasks running"), "{err}");
+    }
+
+    #[test]
+    fn the_cluster_comes_from_the_arguments_or_the_arn() {
+        let args = Attrs::new();
+        assert_eq!(cluster_of(ARN, &args).unwrap(), "demo");
+        let mut args = Attrs::new();
+        args.insert("cluster".into(), json!("arn:c"));
+        assert_eq!(cluster_of(ARN, &args).unwrap(), "arn:c");
+        assert!(cluster_of("arn:aws:ecs:r:1:service/web", &Attrs::new()).is_err());
+    }
+}

@@ -14,9 +14,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerTypeEnum, Tag,
 };
 use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{
-    Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem,
-};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -402,7 +400,10 @@ pub(crate) async fn stack_load_balancers(
     while let Some(page) = pages.next().await {
         let page = page.map_err(error::map)?;
         for lb in page.load_balancers() {
-            if lb.load_balancer_name().is_some_and(|n| n.starts_with(stack)) {
+            if lb
+                .load_balancer_name()
+                .is_some_and(|n| n.starts_with(stack))
+            {
                 arns.extend(lb.load_balancer_arn().map(str::to_string));
             }
         }

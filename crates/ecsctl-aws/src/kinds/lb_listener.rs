@@ -17,9 +17,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     RedirectActionStatusCodeEnum,
 };
 use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{
-    Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem,
-};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -86,7 +84,10 @@ impl Handler for LbListener {
         let tags = tags_of(aws, &arns).await?;
         Ok(arns
             .iter()
-            .find(|arn| tags.get(*arn).is_some_and(|t| is_ours(t, stack, call.address)))
+            .find(|arn| {
+                tags.get(*arn)
+                    .is_some_and(|t| is_ours(t, stack, call.address))
+            })
             .map(|arn| created(arn)))
     }
 

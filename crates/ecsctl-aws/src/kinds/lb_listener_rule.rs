@@ -15,9 +15,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     RuleCondition, RulePriorityPair,
 };
 use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{
-    Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem,
-};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 
@@ -79,7 +77,10 @@ impl Handler for LbListenerRule {
         let tags = tags_of(aws, &arns).await?;
         Ok(arns
             .iter()
-            .find(|arn| tags.get(*arn).is_some_and(|t| is_ours(t, stack, call.address)))
+            .find(|arn| {
+                tags.get(*arn)
+                    .is_some_and(|t| is_ours(t, stack, call.address))
+            })
             .map(|arn| created(arn)))
     }
 
@@ -365,7 +366,10 @@ mod tests {
         let mut args = Attrs::new();
         args.insert("path_patterns".into(), json!([]));
         args.insert("host_headers".into(), json!([]));
-        assert_eq!(conditions(&args).unwrap_err().class, ErrorClass::InvalidInput);
+        assert_eq!(
+            conditions(&args).unwrap_err().class,
+            ErrorClass::InvalidInput
+        );
         args.insert("path_patterns".into(), json!(["/api/*"]));
         args.insert("host_headers".into(), json!(["api.example.com"]));
         let c = conditions(&args).unwrap();

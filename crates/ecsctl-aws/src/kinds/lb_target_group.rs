@@ -11,9 +11,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, TargetGroup, TargetGroupAttribute, TargetTypeEnum,
 };
 use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{
-    Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem,
-};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 
@@ -238,13 +236,11 @@ impl Handler for LbTargetGroup {
             for item in chunk {
                 let live = match by_arn.get(item.id.as_str()) {
                     None => None,
-                    Some(tg) => match delay(aws, &item.id).await? {
-                        None => None,
-                        Some(delay) => Some(Live {
-                            args: live_args(tg, delay, tags.get(&item.id).cloned()),
-                            outputs: outputs(&item.id),
-                        }),
-                    },
+                    // No attributes means the group went away between the two calls.
+                    Some(tg) => delay(aws, &item.id).await?.map(|delay| Live {
+                        args: live_args(tg, delay, tags.get(&item.id).cloned()),
+                        outputs: outputs(&item.id),
+                    }),
                 };
                 out.insert(item.address.clone(), live);
             }
@@ -261,7 +257,10 @@ impl Handler for LbTargetGroup {
             let page = page.map_err(error::map)?;
             for tg in page.target_groups() {
                 // Target groups are named `<stack>-<service>`.
-                if tg.target_group_name().is_some_and(|n| n.starts_with(&prefix)) {
+                if tg
+                    .target_group_name()
+                    .is_some_and(|n| n.starts_with(&prefix))
+                {
                     arns.extend(tg.target_group_arn().map(str::to_string));
                 }
             }
@@ -292,10 +291,7 @@ fn live_args(tg: &TargetGroup, delay: i64, tags: Option<Vec<(String, String)>>) 
         }),
     );
     a.insert("deregistration_delay".into(), json!(delay));
-    a.insert(
-        "tags".into(),
-        args::tags_json(tags.unwrap_or_default()),
-    );
+    a.insert("tags".into(), args::tags_json(tags.unwrap_or_default()));
     a
 }
 

@@ -12,9 +12,7 @@ use aws_sdk_autoscaling::types::{
     TargetTrackingConfiguration,
 };
 use ecsctl_graph::Address;
-use ecsctl_provider::{
-    Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem,
-};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -154,13 +152,24 @@ async fn put(aws: &Clients, args: &Attrs) -> Result<Created, ProviderError> {
         .send()
         .await
         .map_err(error::map)?;
-    let arn = out.policy_arn().ok_or_else(|| {
-        ProviderError::new(
-            ErrorClass::Other,
-            format!("PutScalingPolicy for {name} returned no ARN; run the command again"),
-        )
-    })?;
-    Ok(created(arn))
+    if let Some(arn) = out.policy_arn() {
+        return Ok(created(arn));
+    }
+    // Some endpoints (the moto emulator) leave the ARN out of the answer: look it up.
+    policies_of(aws, group, vec![name.to_string()])
+        .await?
+        .iter()
+        .find(|p| p.policy_name() == Some(name))
+        .map(created_from)
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Other,
+                format!(
+                    "PutScalingPolicy for {name} succeeded but the policy cannot be read \
+                     back; run the command again"
+                ),
+            )
+        })
 }
 
 fn created(arn: &str) -> Created {

@@ -18,7 +18,7 @@ use aws_sdk_ecs::types::{
 };
 use ecsctl_graph::{Address, Kind};
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
-use serde_json::{json, Map, Value as Json};
+use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 
 pub struct TaskDefinition;
