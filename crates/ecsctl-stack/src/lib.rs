@@ -7,7 +7,9 @@
 //! assert_eq!(stack.services[0].name, "web");
 //!
 //! let err = ecsctl_stack::parse("[stack]\nnme = \"x\"\n", "stack.toml").unwrap_err();
-//! assert!(err.render().starts_with("stack.toml:2:1: error: unknown key `nme` in [stack]"));
+//! assert!(err.render().contains(
+//!     "stack.toml:2:1: error: unknown key `nme` in [stack]\n  hint: did you mean `name`?\n"
+//! ));
 //! ```
 
 mod cidr;

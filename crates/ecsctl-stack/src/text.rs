@@ -109,11 +109,9 @@ pub(crate) fn check_nesting(src: &str) -> Result<(), GuardError> {
                 i = skip_string(bytes, i);
                 continue;
             }
-            b'\n' => {
-                if braces.is_empty() {
-                    in_key = true;
-                    dots = 0;
-                }
+            b'\n' if braces.is_empty() => {
+                in_key = true;
+                dots = 0;
             }
             b'[' | b'{' => {
                 depth += 1;

@@ -130,16 +130,18 @@ fn truncated_and_flipped_examples() {
 
 #[test]
 fn deep_nesting() {
+    const OPEN: [&str; 4] = ["[", "{ a = ", "[{ b = ", "["];
+    const CLOSE: [&str; 3] = ["]", "}", "]}"];
     let mut rng = Rng(0xdead_beef);
     for case in 0..200 {
         let depth = 1 + rng.below(5000);
         let mut src = String::from("[stack]\nname = ");
         for _ in 0..depth {
-            src.push_str(*rng.pick(&["[", "{ a = ", "[{ b = ", "["]));
+            src.push_str(rng.pick(&OPEN));
         }
         if rng.below(2) == 0 {
             for _ in 0..depth {
-                src.push_str(*rng.pick(&["]", "}", "]}"]));
+                src.push_str(rng.pick(&CLOSE));
             }
         }
         check(&src, &format!("deep nesting #{case} (depth {depth})"));

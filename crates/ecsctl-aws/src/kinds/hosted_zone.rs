@@ -11,7 +11,7 @@ use aws_sdk_route53::types::{
 };
 use ecsctl_graph::{Address, Kind};
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
-use serde_json::{json, Value as Json};
+use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
