@@ -66,12 +66,14 @@ pub(crate) fn carve_prefix(vpc: &Ipv4Net) -> u8 {
 /// block `half + i`. Fails when the VPC is too small.
 pub(crate) fn carve(vpc: &Ipv4Net, azs: usize) -> Result<(Vec<Ipv4Net>, Vec<Ipv4Net>), Problem> {
     let prefix = carve_prefix(vpc);
-    let too_small = || Problem {
+    let too_small = || {
+        Problem {
         reason: format!(
             "the VPC block {vpc} is too small to carve a public and a private subnet for {azs} availability zone(s)"
         ),
         hint: "use a VPC block of /24 or larger, or list `public_subnets` and `private_subnets` yourself"
             .into(),
+    }
     };
     if prefix > MAX_PREFIX {
         return Err(too_small());
@@ -100,7 +102,10 @@ mod tests {
         let e = parse("10.0.0.1/16").unwrap_err();
         assert_eq!(e.hint, "use `10.0.0.0/16`");
         assert!(e.reason.contains("host bits"));
-        assert!(parse("10.0.0.0").unwrap_err().hint.contains("`10.0.0.0/24`"));
+        assert!(parse("10.0.0.0")
+            .unwrap_err()
+            .hint
+            .contains("`10.0.0.0/24`"));
         assert!(parse("10.0.0.0/33").is_err());
         assert!(parse("fd00::/8").unwrap_err().hint.contains("IPv4"));
         assert!(parse(" 10.0.0.0/16").is_err());

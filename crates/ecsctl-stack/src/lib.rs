@@ -20,9 +20,9 @@ mod parse;
 mod reader;
 mod rules;
 mod service;
-mod text;
 #[cfg(test)]
 mod testutil;
+mod text;
 
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use model::*;

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Stack {
-    /// `[stack] name`: 1–32 characters, lowercase letters, digits and `-`, starting with a
-    /// letter (it prefixes names AWS limits to 32 characters, e.g. target groups).
+    /// `[stack] name`: 1–20 characters, lowercase letters, digits and `-`, starting with a
+    /// letter, not ending in `-`, no `--` (it prefixes names AWS limits to 32 characters,
+    /// e.g. the target group `<stack>-<service>`).
     pub name: String,
     /// `[stack] region`; `None` means the standard chain (AWS_REGION, profile).
     pub region: Option<String>,
@@ -30,7 +31,8 @@ pub struct Stack {
 pub struct Network {
     /// `cidr`, default `10.0.0.0/16`.
     pub cidr: Ipv4Net,
-    /// `azs`: a count (names discovered at plan time) or explicit names. Default 2.
+    /// `azs`: a count (names discovered at plan time) or explicit names, 2–6 (the load
+    /// balancer needs two zones). Default 2.
     pub azs: Azs,
     /// `public_subnets`, one per AZ; carved from `cidr` when omitted.
     pub public_subnets: Vec<Ipv4Net>,
@@ -125,7 +127,8 @@ pub struct LoadBalancer {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Service {
-    /// `name`: 1–32 characters, lowercase letters, digits and `-`, unique in the stack.
+    /// `name`: 1–20 characters of the same form as the stack name, unique in the stack;
+    /// `<stack>-<name>` is at most 32 characters.
     pub name: String,
     pub image: String,
     /// `command`, default empty (the image's own).

@@ -45,8 +45,18 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, root: &Section<'_>, region: Option<&str>) 
 
     let (public, private) = match s.as_ref() {
         Some(s) => (
-            cidr_list(ctx, s, "public_subnets", "[\"10.0.0.0/24\", \"10.0.1.0/24\"]"),
-            cidr_list(ctx, s, "private_subnets", "[\"10.0.128.0/24\", \"10.0.129.0/24\"]"),
+            cidr_list(
+                ctx,
+                s,
+                "public_subnets",
+                "[\"10.0.0.0/24\", \"10.0.1.0/24\"]",
+            ),
+            cidr_list(
+                ctx,
+                s,
+                "private_subnets",
+                "[\"10.0.128.0/24\", \"10.0.129.0/24\"]",
+            ),
         ),
         None => (Got::Absent, Got::Absent),
     };
@@ -72,7 +82,10 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, root: &Section<'_>, region: Option<&str>) 
             }
         }
         (Got::Val(_, span), Got::Absent) | (Got::Absent, Got::Val(_, span)) => {
-            let (given, missing) = if s.as_ref().is_some_and(|s| s.entry("public_subnets").is_some()) {
+            let (given, missing) = if s
+                .as_ref()
+                .is_some_and(|s| s.entry("public_subnets").is_some())
+            {
                 ("public_subnets", "private_subnets")
             } else {
                 ("private_subnets", "public_subnets")
@@ -85,8 +98,20 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, root: &Section<'_>, region: Option<&str>) 
         }
         (Got::Val(public, public_span), Got::Val(private, private_span)) => {
             if let Some(azs) = &azs {
-                check_count(ctx, "public_subnets", public.len(), &public_span, azs.count());
-                check_count(ctx, "private_subnets", private.len(), &private_span, azs.count());
+                check_count(
+                    ctx,
+                    "public_subnets",
+                    public.len(),
+                    &public_span,
+                    azs.count(),
+                );
+                check_count(
+                    ctx,
+                    "private_subnets",
+                    private.len(),
+                    &private_span,
+                    azs.count(),
+                );
             }
             check_subnets(ctx, vpc.as_ref(), &public, &private);
             network.public_subnets = public.into_iter().map(|(n, _)| n).collect();
@@ -102,7 +127,10 @@ fn read_vpc(ctx: &mut Ctx<'_>, s: &Section<'_>) -> Got<Ipv4Net> {
     let (text, span) = match s.string(ctx, "cidr", "\"10.0.0.0/16\"") {
         Got::Val(t, span) => (t, span),
         Got::Absent => {
-            return Got::Val(Ipv4Net::new_assert(Ipv4Addr::new(10, 0, 0, 0), 16), s.span.clone())
+            return Got::Val(
+                Ipv4Net::new_assert(Ipv4Addr::new(10, 0, 0, 0), 16),
+                s.span.clone(),
+            )
         }
         Got::Bad => return Got::Bad,
     };
@@ -182,7 +210,9 @@ fn read_azs(ctx: &mut Ctx<'_>, s: &Section<'_>, region: Option<&str>) -> Option<
         } else if let Some(first) = first_region.filter(|f| *f != az_region) {
             ctx.error(
                 name_span,
-                format!("availability zone `{name}` is in {az_region} but the first zone is in {first}"),
+                format!(
+                    "availability zone `{name}` is in {az_region} but the first zone is in {first}"
+                ),
                 "list zones of one region",
             );
             ok = false;
@@ -338,7 +368,10 @@ mod tests {
         );
         let n = ok(&src).network;
         assert_eq!(n.azs, Azs::Count(3));
-        assert_eq!(nets(&n.private_subnets), ["10.1.10.0/24", "10.1.11.0/24", "10.1.12.0/24"]);
+        assert_eq!(
+            nets(&n.private_subnets),
+            ["10.1.10.0/24", "10.1.11.0/24", "10.1.12.0/24"]
+        );
         assert_eq!(n.nat, NatMode::PerAz);
     }
 
@@ -346,8 +379,14 @@ mod tests {
     fn carved_subnets_follow_the_vpc() {
         let src = stack_with("[network]\ncidr = \"172.16.0.0/20\"\nazs = 3\n");
         let n = ok(&src).network;
-        assert_eq!(nets(&n.public_subnets), ["172.16.0.0/24", "172.16.1.0/24", "172.16.2.0/24"]);
-        assert_eq!(nets(&n.private_subnets), ["172.16.8.0/24", "172.16.9.0/24", "172.16.10.0/24"]);
+        assert_eq!(
+            nets(&n.public_subnets),
+            ["172.16.0.0/24", "172.16.1.0/24", "172.16.2.0/24"]
+        );
+        assert_eq!(
+            nets(&n.private_subnets),
+            ["172.16.8.0/24", "172.16.9.0/24", "172.16.10.0/24"]
+        );
         let src = stack_with("[network]\ncidr = \"10.0.0.0/22\"\n");
         let n = ok(&src).network;
         assert_eq!(nets(&n.public_subnets), ["10.0.0.0/26", "10.0.0.64/26"]);
@@ -357,23 +396,53 @@ mod tests {
     #[test]
     fn vpc_cidr_with_host_bits() {
         let src = stack_with("[network]\ncidr = \"10.0.0.1/16\"\n");
-        check(&only(&src), &src, "\"10.0.0.1/16\"", "invalid VPC block `10.0.0.1/16`: it has host bits set", "use `10.0.0.0/16`");
+        check(
+            &only(&src),
+            &src,
+            "\"10.0.0.1/16\"",
+            "invalid VPC block `10.0.0.1/16`: it has host bits set",
+            "use `10.0.0.0/16`",
+        );
     }
 
     #[test]
     fn vpc_cidr_malformed_or_out_of_range() {
         let src = stack_with("[network]\ncidr = \"10.0.0.0\"\n");
-        check(&only(&src), &src, "\"10.0.0.0\"", "invalid VPC block `10.0.0.0`: it is not a CIDR block", "`10.0.0.0/24`");
+        check(
+            &only(&src),
+            &src,
+            "\"10.0.0.0\"",
+            "invalid VPC block `10.0.0.0`: it is not a CIDR block",
+            "`10.0.0.0/24`",
+        );
         let src = stack_with("[network]\ncidr = \"10.0.0.0/8\"\n");
-        check(&only(&src), &src, "\"10.0.0.0/8\"", "AWS accepts VPC blocks from /16 to /28", "");
+        check(
+            &only(&src),
+            &src,
+            "\"10.0.0.0/8\"",
+            "AWS accepts VPC blocks from /16 to /28",
+            "",
+        );
     }
 
     #[test]
     fn vpc_too_small_to_carve() {
         let src = stack_with("[network]\ncidr = \"10.0.0.0/24\"\n");
-        check(&only(&src), &src, "\"10.0.0.0/24\"", "carved subnets would be /28", "/23 or larger");
+        check(
+            &only(&src),
+            &src,
+            "\"10.0.0.0/24\"",
+            "carved subnets would be /28",
+            "/23 or larger",
+        );
         let src = stack_with("[network]\ncidr = \"10.0.0.0/26\"\n");
-        check(&only(&src), &src, "\"10.0.0.0/26\"", "too small to carve", "");
+        check(
+            &only(&src),
+            &src,
+            "\"10.0.0.0/26\"",
+            "too small to carve",
+            "",
+        );
     }
 
     #[test]
@@ -383,7 +452,13 @@ mod tests {
         );
         let e = errors(&src);
         assert_eq!(e.len(), 2, "{}", crate::Diagnostics(e.clone()).render());
-        check(&e[0], &src, "\"10.1.0.0/24\"", "subnet 10.1.0.0/24 in `public_subnets` is outside the VPC block 10.0.0.0/16", "inside 10.0.0.0/16");
+        check(
+            &e[0],
+            &src,
+            "\"10.1.0.0/24\"",
+            "subnet 10.1.0.0/24 in `public_subnets` is outside the VPC block 10.0.0.0/16",
+            "inside 10.0.0.0/16",
+        );
         check(&e[1], &src, "\"10.0.0.128/25\"", "subnet 10.0.0.128/25 in `private_subnets` overlaps 10.0.0.0/24 (`public_subnets` element 1)", "own block");
     }
 
@@ -392,15 +467,33 @@ mod tests {
         let src = stack_with(
             "[network]\nazs = 3\npublic_subnets = [\"10.0.0.0/24\", \"10.0.1.0/24\"]\nprivate_subnets = [\"10.0.2.0/24\", \"10.0.3.0/24\", \"10.0.4.0/24\"]\n",
         );
-        check(&only(&src), &src, "[\"10.0.0.0/24\"", "`public_subnets` in [network] has 2 block(s) but there are 3 availability zones", "one block per availability zone");
+        check(
+            &only(&src),
+            &src,
+            "[\"10.0.0.0/24\"",
+            "`public_subnets` in [network] has 2 block(s) but there are 3 availability zones",
+            "one block per availability zone",
+        );
     }
 
     #[test]
     fn both_subnet_lists_or_neither() {
         let src = stack_with("[network]\npublic_subnets = [\"10.0.0.0/24\", \"10.0.1.0/24\"]\n");
-        check(&only(&src), &src, "[\"10.0.0.0/24\"", "`public_subnets` is given in [network] but `private_subnets` is not", "or neither");
+        check(
+            &only(&src),
+            &src,
+            "[\"10.0.0.0/24\"",
+            "`public_subnets` is given in [network] but `private_subnets` is not",
+            "or neither",
+        );
         let src = stack_with("[network]\nprivate_subnets = [\"10.0.0.0/24\", \"10.0.1.0/24\"]\n");
-        check(&only(&src), &src, "[\"10.0.0.0/24\"", "`private_subnets` is given in [network] but `public_subnets` is not", "");
+        check(
+            &only(&src),
+            &src,
+            "[\"10.0.0.0/24\"",
+            "`private_subnets` is given in [network] but `public_subnets` is not",
+            "",
+        );
     }
 
     #[test]
@@ -408,39 +501,96 @@ mod tests {
         let src = stack_with(
             "[network]\npublic_subnets = [\"10.0.0.0/28\", \"10.0.1.0/24\"]\nprivate_subnets = [\"10.0.2.0/24\", \"10.0.3.0/24\"]\n",
         );
-        check(&only(&src), &src, "\"10.0.0.0/28\"", "too small for the load balancer", "/27");
+        check(
+            &only(&src),
+            &src,
+            "\"10.0.0.0/28\"",
+            "too small for the load balancer",
+            "/27",
+        );
     }
 
     #[test]
     fn az_counts() {
         let src = stack_with("[network]\nazs = 1\n");
-        check(&only(&src), &src, "1\n", "azs = 1 in [network] is outside 2 to 6", "at least 2 availability zones");
+        check(
+            &only(&src),
+            &src,
+            "1\n",
+            "azs = 1 in [network] is outside 2 to 6",
+            "at least 2 availability zones",
+        );
         let src = stack_with("[network]\nazs = 7\n");
         check(&only(&src), &src, "7", "outside 2 to 6", "");
         let src = stack_with("[network]\nazs = \"2\"\n");
-        check(&only(&src), &src, "\"2\"", "must be a count or a list of zone names, found a string", "azs = 2");
+        check(
+            &only(&src),
+            &src,
+            "\"2\"",
+            "must be a count or a list of zone names, found a string",
+            "azs = 2",
+        );
     }
 
     #[test]
     fn az_names() {
         let src = "[stack]\nname = \"a\"\nregion = \"eu-west-2\"\n[network]\nazs = [\"eu-west-2a\", \"eu-west-2c\"]\n".to_string() + SERVICE;
-        assert_eq!(ok(&src).network.azs, Azs::Names(vec!["eu-west-2a".into(), "eu-west-2c".into()]));
+        assert_eq!(
+            ok(&src).network.azs,
+            Azs::Names(vec!["eu-west-2a".into(), "eu-west-2c".into()])
+        );
         let src = "[stack]\nname = \"a\"\nregion = \"eu-west-2\"\n[network]\nazs = [\"eu-west-2a\", \"eu-west-1b\"]\n".to_string() + SERVICE;
-        check(&only(&src), &src, "\"eu-west-1b\"", "availability zone `eu-west-1b` is not in the stack's region eu-west-2", "`eu-west-2a`");
+        check(
+            &only(&src),
+            &src,
+            "\"eu-west-1b\"",
+            "availability zone `eu-west-1b` is not in the stack's region eu-west-2",
+            "`eu-west-2a`",
+        );
         let src = stack_with("[network]\nazs = [\"eu-west-2a\", \"us-east-1b\"]\n");
-        check(&only(&src), &src, "\"us-east-1b\"", "is in us-east-1 but the first zone is in eu-west-2", "one region");
+        check(
+            &only(&src),
+            &src,
+            "\"us-east-1b\"",
+            "is in us-east-1 but the first zone is in eu-west-2",
+            "one region",
+        );
         let src = stack_with("[network]\nazs = [\"eu-west-2a\", \"eu-west-2a\"]\n");
-        check(&only(&src), &src, "\"eu-west-2a\"]", "availability zone `eu-west-2a` is listed twice", "once");
+        check(
+            &only(&src),
+            &src,
+            "\"eu-west-2a\"]",
+            "availability zone `eu-west-2a` is listed twice",
+            "once",
+        );
         let src = stack_with("[network]\nazs = [\"eu-west-2a\", \"london\"]\n");
-        check(&only(&src), &src, "\"london\"", "invalid availability zone `london`", "`eu-west-2a`");
+        check(
+            &only(&src),
+            &src,
+            "\"london\"",
+            "invalid availability zone `london`",
+            "`eu-west-2a`",
+        );
         let src = stack_with("[network]\nazs = [\"eu-west-2a\"]\n");
-        check(&only(&src), &src, "[\"eu-west-2a\"]", "lists 1 zone(s); between 2 and 6 are needed", "");
+        check(
+            &only(&src),
+            &src,
+            "[\"eu-west-2a\"]",
+            "lists 1 zone(s); between 2 and 6 are needed",
+            "",
+        );
     }
 
     #[test]
     fn nat_modes() {
         let src = stack_with("[network]\nnat = \"per-az\"\n");
-        check(&only(&src), &src, "\"per-az\"", "`nat` in [network] is `per-az`; it must be one of single, per_az, none", "did you mean `per_az`?");
+        check(
+            &only(&src),
+            &src,
+            "\"per-az\"",
+            "`nat` in [network] is `per-az`; it must be one of single, per_az, none",
+            "did you mean `per_az`?",
+        );
         let src = stack_with("[network]\nnat = \"none\"\n");
         assert_eq!(ok(&src).network.nat, NatMode::None);
     }

@@ -111,11 +111,11 @@ pub fn load(path: &Path) -> Result<Stack, Diagnostics> {
         Err(e) => {
             let valid = &bytes[..e.valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-            let line_start = valid
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map_or(0, |p| p + 1);
-            let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() + 1;
+            let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+            let column = String::from_utf8_lossy(&valid[line_start..])
+                .chars()
+                .count()
+                + 1;
             Err(fail(
                 line,
                 column,
@@ -242,7 +242,11 @@ fn check_root_keys(ctx: &mut Ctx<'_>, root: &Section<'_>) {
             }
             _ => format!(
                 "the sections are: {}",
-                ROOT_KEYS.iter().map(|s| header(s)).collect::<Vec<_>>().join(", ")
+                ROOT_KEYS
+                    .iter()
+                    .map(|s| header(s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         ctx.error(&span, message, hint);
@@ -254,7 +258,12 @@ pub(crate) fn section<'a>(ctx: &mut Ctx<'_>, root: &Section<'a>, key: &str) -> G
     root.table(ctx, key, &format!("{{ ... }} (or a `[{key}]` section)"))
 }
 
-type StackHeader = (Option<String>, Span, Option<String>, BTreeMap<String, String>);
+type StackHeader = (
+    Option<String>,
+    Span,
+    Option<String>,
+    BTreeMap<String, String>,
+);
 
 fn read_stack(ctx: &mut Ctx<'_>, root: &Section<'_>) -> StackHeader {
     let s = match section(ctx, root, "stack") {
@@ -420,10 +429,14 @@ fn read_cluster(ctx: &mut Ctx<'_>, root: &Section<'_>) -> Cluster {
                 "min_size {} is greater than max_size {} in [cluster]",
                 cluster.min_size, cluster.max_size
             ),
-            format!(
-                "set max_size to at least {} (max_size defaults to 2)",
-                cluster.min_size
-            ),
+            if s.entry("max_size").is_some() {
+                format!("set max_size to at least {}", cluster.min_size)
+            } else {
+                format!(
+                    "set max_size to at least {} (max_size defaults to 2)",
+                    cluster.min_size
+                )
+            },
         );
     } else if !min_bad && !max_bad && !desired_bad && desired_given {
         let d = cluster.desired_capacity;
@@ -460,9 +473,7 @@ fn read_cluster(ctx: &mut Ctx<'_>, root: &Section<'_>) -> Cluster {
         }
         cluster.ssh_cidrs = list.into_iter().map(|(n, _)| n).collect();
     }
-    if let Got::Val(size, span) =
-        s.int_in::<u32>(ctx, "root_volume_size", 1, 16384, " GiB", "30")
-    {
+    if let Got::Val(size, span) = s.int_in::<u32>(ctx, "root_volume_size", 1, 16384, " GiB", "30") {
         let ecs_al2023 = matches!(&cluster.ami, Ami::Ssm(p) if p.contains("/ecs/optimized-ami/amazon-linux-2023"));
         if ecs_al2023 && size < 30 {
             ctx.error(
@@ -566,13 +577,26 @@ mod tests {
         assert_eq!(s.network.cidr.to_string(), "10.0.0.0/16");
         assert_eq!(s.network.azs, Azs::Count(2));
         let nets = |v: &[Ipv4Net]| v.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-        assert_eq!(nets(&s.network.public_subnets), ["10.0.0.0/24", "10.0.1.0/24"]);
-        assert_eq!(nets(&s.network.private_subnets), ["10.0.128.0/24", "10.0.129.0/24"]);
+        assert_eq!(
+            nets(&s.network.public_subnets),
+            ["10.0.0.0/24", "10.0.1.0/24"]
+        );
+        assert_eq!(
+            nets(&s.network.private_subnets),
+            ["10.0.128.0/24", "10.0.129.0/24"]
+        );
         assert_eq!(s.network.nat, NatMode::Single);
         assert_eq!(s.dns, None);
         assert_eq!(s.cluster.instance_type, "t3.small");
         assert_eq!(s.cluster.ami, Ami::Ssm(DEFAULT_AMI_PARAMETER.into()));
-        assert_eq!((s.cluster.min_size, s.cluster.max_size, s.cluster.desired_capacity), (1, 2, 1));
+        assert_eq!(
+            (
+                s.cluster.min_size,
+                s.cluster.max_size,
+                s.cluster.desired_capacity
+            ),
+            (1, 2, 1)
+        );
         assert_eq!(s.cluster.key_name, None);
         assert!(s.cluster.ssh_cidrs.is_empty());
         assert_eq!(s.cluster.root_volume_size, 30);
@@ -582,11 +606,21 @@ mod tests {
         assert_eq!(s.load_balancer.certificate_arn, None);
         assert_eq!(s.load_balancer.idle_timeout, 60);
         let web = &s.services[0];
-        assert_eq!((web.name.as_str(), web.image.as_str(), web.container_port), ("web", "nginx:1.27", 80));
+        assert_eq!(
+            (web.name.as_str(), web.image.as_str(), web.container_port),
+            ("web", "nginx:1.27", 80)
+        );
         assert!(web.command.is_empty());
         assert_eq!((web.cpu, web.memory, web.desired_count), (256, 512, 1));
         assert_eq!(web.health_check_path, "/");
-        assert_eq!((web.log_retention_days, web.deregistration_delay, web.health_check_grace_period), (30, 30, 30));
+        assert_eq!(
+            (
+                web.log_retention_days,
+                web.deregistration_delay,
+                web.health_check_grace_period
+            ),
+            (30, 30, 30)
+        );
         assert_eq!((web.path.clone(), web.host.clone()), (None, None));
     }
 
@@ -598,7 +632,10 @@ mod tests {
         );
         let src = stack_with("");
         assert_eq!(ok(&src).source_hash, hex_sha256(src.as_bytes()));
-        assert_ne!(ok(&src).source_hash, ok(&stack_with("# changed\n")).source_hash);
+        assert_ne!(
+            ok(&src).source_hash,
+            ok(&stack_with("# changed\n")).source_hash
+        );
     }
 
     #[test]
@@ -639,10 +676,22 @@ container_port = 80
         let s = ok(src);
         assert_eq!(s.region.as_deref(), Some("eu-west-2"));
         assert_eq!(s.tags.get("Environment").map(String::as_str), Some("dev"));
-        assert_eq!(s.dns, Some(Dns { zone: "myorg.local.".into() }));
+        assert_eq!(
+            s.dns,
+            Some(Dns {
+                zone: "myorg.local.".into()
+            })
+        );
         assert_eq!(s.cluster.instance_type, "m7g.large");
         assert_eq!(s.cluster.ami, Ami::Id("ami-0123456789abcdef0".into()));
-        assert_eq!((s.cluster.min_size, s.cluster.max_size, s.cluster.desired_capacity), (2, 4, 3));
+        assert_eq!(
+            (
+                s.cluster.min_size,
+                s.cluster.max_size,
+                s.cluster.desired_capacity
+            ),
+            (2, 4, 3)
+        );
         assert_eq!(s.cluster.key_name.as_deref(), Some("eHa"));
         assert_eq!(s.cluster.ssh_cidrs[0].to_string(), "203.0.113.0/24");
         assert_eq!(s.cluster.root_volume_size, 40);
@@ -685,7 +734,13 @@ container_port = 80
     fn unknown_key_suggests_the_closest() {
         let src = stack_with("[cluster]\n    instnce_type = \"t3.small\"\n");
         let d = only(&src);
-        check(&d, &src, "instnce_type", "unknown key `instnce_type` in [cluster]", "did you mean `instance_type`?");
+        check(
+            &d,
+            &src,
+            "instnce_type",
+            "unknown key `instnce_type` in [cluster]",
+            "did you mean `instance_type`?",
+        );
         assert_eq!((d.line, d.column), (4, 5));
         assert_eq!(
             d.to_string(),
@@ -697,7 +752,13 @@ container_port = 80
     fn unknown_key_without_a_close_match_lists_the_keys() {
         let src = stack_with("[dns]\nzone = \"a.local\"\ncolour = \"blue\"\n");
         let d = only(&src);
-        check(&d, &src, "colour", "unknown key `colour` in [dns]", "the keys [dns] accepts are: zone");
+        check(
+            &d,
+            &src,
+            "colour",
+            "unknown key `colour` in [dns]",
+            "the keys [dns] accepts are: zone",
+        );
     }
 
     #[test]
@@ -717,26 +778,62 @@ container_port = 80
     fn wrong_types_say_expected_and_found() {
         let src = stack_with("[cluster]\nmin_size = \"2\"\n");
         let d = only(&src);
-        check(&d, &src, "\"2\"", "`min_size` in [cluster] must be an integer, found a string", "remove the quotes");
+        check(
+            &d,
+            &src,
+            "\"2\"",
+            "`min_size` in [cluster] must be an integer, found a string",
+            "remove the quotes",
+        );
         let src = "[stack]\nname = 5\n".to_string() + SERVICE;
         let d = only(&src);
-        check(&d, &src, "5", "`name` in [stack] must be a string, found an integer", "name = \"hello\"");
+        check(
+            &d,
+            &src,
+            "5",
+            "`name` in [stack] must be a string, found an integer",
+            "name = \"hello\"",
+        );
         let src = stack_with("[load_balancer]\nallowed_cidrs = \"0.0.0.0/0\"\n");
         let d = only(&src);
-        check(&d, &src, "\"0.0.0.0/0\"", "must be an array of strings, found a string", "[\"0.0.0.0/0\"]");
+        check(
+            &d,
+            &src,
+            "\"0.0.0.0/0\"",
+            "must be an array of strings, found a string",
+            "[\"0.0.0.0/0\"]",
+        );
         let src = format!("cluster = 3\n{}", stack_with(""));
         let d = only(&src);
-        check(&d, &src, "3\n", "`cluster` must be a table, found an integer", "");
+        check(
+            &d,
+            &src,
+            "3\n",
+            "`cluster` must be a table, found an integer",
+            "",
+        );
         let src = stack_with("cluster = { min_size = 2 }\n");
         let d = only(&src);
-        check(&d, &src, "cluster", "unknown key `cluster` in [stack]", "`[cluster]` is a section of its own");
+        check(
+            &d,
+            &src,
+            "cluster",
+            "unknown key `cluster` in [stack]",
+            "`[cluster]` is a section of its own",
+        );
     }
 
     #[test]
     fn missing_required_key_points_at_the_header() {
         let src = "\n[stack]\nregion = \"eu-west-2\"\n".to_string() + SERVICE;
         let d = only(&src);
-        check(&d, &src, "[stack]", "missing required key `name` in [stack]", "add `name = \"hello\"` to [stack]");
+        check(
+            &d,
+            &src,
+            "[stack]",
+            "missing required key `name` in [stack]",
+            "add `name = \"hello\"` to [stack]",
+        );
     }
 
     #[test]
@@ -751,22 +848,52 @@ container_port = 80
     fn top_level_keys_and_sections() {
         let src = format!("region = \"eu-west-2\"\n{}", stack_with(""));
         let d = only(&src);
-        check(&d, &src, "region", "unknown key `region` at the top level", "belongs in [stack]");
+        check(
+            &d,
+            &src,
+            "region",
+            "unknown key `region` at the top level",
+            "belongs in [stack]",
+        );
         let src = stack_with("[clustr]\nmin_size = 1\n");
         let d = only(&src);
-        check(&d, &src, "[clustr]", "unknown section `[clustr]`", "did you mean `[cluster]`?");
+        check(
+            &d,
+            &src,
+            "[clustr]",
+            "unknown section `[clustr]`",
+            "did you mean `[cluster]`?",
+        );
         let src = stack_with("[[services]]\nname = \"x\"\n");
         let d = only(&src);
-        check(&d, &src, "[[services]]", "unknown section `[[services]]`", "did you mean `[[service]]`?");
+        check(
+            &d,
+            &src,
+            "[[services]]",
+            "unknown section `[[services]]`",
+            "did you mean `[[service]]`?",
+        );
     }
 
     #[test]
     fn stack_name_rules() {
         let src = "[stack]\nname = \"Hello_App\"\n".to_string() + SERVICE;
         let d = only(&src);
-        check(&d, &src, "\"Hello_App\"", "invalid stack name `Hello_App`: it must start with a lowercase letter", "`hello-app`");
+        check(
+            &d,
+            &src,
+            "\"Hello_App\"",
+            "invalid stack name `Hello_App`: it must start with a lowercase letter",
+            "`hello-app`",
+        );
         let src = format!("[stack]\nname = \"{}\"\n{SERVICE}", "a".repeat(21));
-        check(&only(&src), &src, "\"aaa", "21 characters long, the limit is 20", "");
+        check(
+            &only(&src),
+            &src,
+            "\"aaa",
+            "21 characters long, the limit is 20",
+            "",
+        );
         let src = "[stack]\nname = \"ab--c\"\n".to_string() + SERVICE;
         check(&only(&src), &src, "\"ab", "must not contain `--`", "");
         let src = "[stack]\nname = \"abc-\"\n".to_string() + SERVICE;
@@ -776,19 +903,43 @@ container_port = 80
     #[test]
     fn region_shape() {
         let src = "[stack]\nname = \"a\"\nregion = \"London\"\n".to_string() + SERVICE;
-        check(&only(&src), &src, "\"London\"", "invalid region `London`", "eu-west-2");
+        check(
+            &only(&src),
+            &src,
+            "\"London\"",
+            "invalid region `London`",
+            "eu-west-2",
+        );
     }
 
     #[test]
     fn tag_rules() {
         let src = stack_with("[stack.tags]\nOwner = \"me\"\n\"aws:x\" = \"y\"\n");
-        check(&only(&src), &src, "\"aws:x\"", "invalid tag key `aws:x`: the `aws:` prefix is reserved", "");
+        check(
+            &only(&src),
+            &src,
+            "\"aws:x\"",
+            "invalid tag key `aws:x`: the `aws:` prefix is reserved",
+            "",
+        );
         let src = stack_with(&format!("[stack.tags]\nOwner = \"{}\"\n", "v".repeat(257)));
-        check(&only(&src), &src, "\"vvv", "invalid tag `Owner` value", "shorter");
+        check(
+            &only(&src),
+            &src,
+            "\"vvv",
+            "invalid tag `Owner` value",
+            "shorter",
+        );
         let src = stack_with(&format!("[stack.tags]\n{} = \"v\"\n", "k".repeat(129)));
         check(&only(&src), &src, "kkk", "the limit is 128", "");
         let src = stack_with("[stack.tags]\nCost = 12\n");
-        check(&only(&src), &src, "12", "`Cost` in [stack.tags] must be a string, found an integer", "quote it: `Cost = \"12\"`");
+        check(
+            &only(&src),
+            &src,
+            "12",
+            "`Cost` in [stack.tags] must be a string, found an integer",
+            "quote it: `Cost = \"12\"`",
+        );
         let many: String = (0..48).map(|i| format!("k{i} = \"v\"\n")).collect();
         let src = stack_with(&format!("[stack.tags]\n{many}"));
         check(&only(&src), &src, "[stack.tags]", "48 tags; at most 47", "");
@@ -797,9 +948,21 @@ container_port = 80
     #[test]
     fn dns_zone() {
         let src = stack_with("[dns]\nzone = \"my_org.local\"\n");
-        check(&only(&src), &src, "\"my_org", "invalid zone `my_org.local`: `_` is not allowed", "myorg.local.");
+        check(
+            &only(&src),
+            &src,
+            "\"my_org",
+            "invalid zone `my_org.local`: `_` is not allowed",
+            "myorg.local.",
+        );
         let src = stack_with("[dns]\n");
-        check(&only(&src), &src, "[dns]", "missing required key `zone` in [dns]", "");
+        check(
+            &only(&src),
+            &src,
+            "[dns]",
+            "missing required key `zone` in [dns]",
+            "",
+        );
         let long = vec!["abcdefghij"; 24].join(".");
         let src = stack_with(&format!("[dns]\nzone = \"{long}\"\n"));
         check(&only(&src), &src, "\"abc", "the limit is 253", "");
@@ -808,9 +971,21 @@ container_port = 80
     #[test]
     fn instance_type_and_ami() {
         let src = stack_with("[cluster]\ninstance_type = \"t3-small\"\n");
-        check(&only(&src), &src, "\"t3-small\"", "invalid instance type `t3-small`", "t3.small");
+        check(
+            &only(&src),
+            &src,
+            "\"t3-small\"",
+            "invalid instance type `t3-small`",
+            "t3.small",
+        );
         let src = stack_with("[cluster]\nami = \"ami-XYZ\"\n");
-        check(&only(&src), &src, "\"ami-XYZ\"", "invalid ami `ami-XYZ`", "ssm:/aws/service");
+        check(
+            &only(&src),
+            &src,
+            "\"ami-XYZ\"",
+            "invalid ami `ami-XYZ`",
+            "ssm:/aws/service",
+        );
         let src = stack_with("[cluster]\nami = \"ssm:/my/param\"\n");
         assert_eq!(ok(&src).cluster.ami, Ami::Ssm("/my/param".into()));
     }
@@ -818,13 +993,37 @@ container_port = 80
     #[test]
     fn cluster_sizes() {
         let src = stack_with("[cluster]\nmin_size = 3\nmax_size = 2\n");
-        check(&only(&src), &src, "3\n", "min_size 3 is greater than max_size 2", "at least 3");
+        check(
+            &only(&src),
+            &src,
+            "3\n",
+            "min_size 3 is greater than max_size 2",
+            "at least 3",
+        );
         let src = stack_with("[cluster]\nmin_size = 3\n");
-        check(&only(&src), &src, "3\n", "min_size 3 is greater than max_size 2", "defaults to 2");
+        check(
+            &only(&src),
+            &src,
+            "3\n",
+            "min_size 3 is greater than max_size 2",
+            "defaults to 2",
+        );
         let src = stack_with("[cluster]\nmin_size = 1\nmax_size = 3\ndesired_capacity = 4\n");
-        check(&only(&src), &src, "4\n", "desired_capacity 4 is outside min_size..max_size (1..3)", "from 1 to 3");
+        check(
+            &only(&src),
+            &src,
+            "4\n",
+            "desired_capacity 4 is outside min_size..max_size (1..3)",
+            "from 1 to 3",
+        );
         let src = stack_with("[cluster]\nmax_size = 101\n");
-        check(&only(&src), &src, "101", "`max_size` in [cluster] is 101, outside the allowed range 1 to 100", "");
+        check(
+            &only(&src),
+            &src,
+            "101",
+            "`max_size` in [cluster] is 101, outside the allowed range 1 to 100",
+            "",
+        );
         let src = stack_with("[cluster]\nmin_size = 2\nmax_size = 4\n");
         assert_eq!(ok(&src).cluster.desired_capacity, 2);
     }
@@ -832,11 +1031,29 @@ container_port = 80
     #[test]
     fn ssh_and_volume() {
         let src = stack_with("[cluster]\nssh_cidrs = [\"0.0.0.0/0\"]\n");
-        check(&only(&src), &src, "\"0.0.0.0/0\"", "must not open SSH to the whole internet", "VPN");
+        check(
+            &only(&src),
+            &src,
+            "\"0.0.0.0/0\"",
+            "must not open SSH to the whole internet",
+            "VPN",
+        );
         let src = stack_with("[cluster]\nssh_cidrs = [\"203.0.113.7/24\"]\n");
-        check(&only(&src), &src, "\"203", "invalid `ssh_cidrs` block `203.0.113.7/24`: it has host bits set", "use `203.0.113.0/24`");
+        check(
+            &only(&src),
+            &src,
+            "\"203",
+            "invalid `ssh_cidrs` block `203.0.113.7/24`: it has host bits set",
+            "use `203.0.113.0/24`",
+        );
         let src = stack_with("[cluster]\nroot_volume_size = 20\n");
-        check(&only(&src), &src, "20", "smaller than the ECS-optimised Amazon Linux 2023 image", "30");
+        check(
+            &only(&src),
+            &src,
+            "20",
+            "smaller than the ECS-optimised Amazon Linux 2023 image",
+            "30",
+        );
         let src = stack_with("[cluster]\nami = \"ami-12345678\"\nroot_volume_size = 20\n");
         assert_eq!(ok(&src).cluster.root_volume_size, 20);
     }
@@ -844,33 +1061,87 @@ container_port = 80
     #[test]
     fn scaling_target() {
         let src = stack_with("[cluster.scaling]\ncpu_target = 0\n");
-        check(&only(&src), &src, "0\n", "cpu_target 0 in [cluster.scaling] is outside 1 to 100", "");
+        check(
+            &only(&src),
+            &src,
+            "0\n",
+            "cpu_target 0 in [cluster.scaling] is outside 1 to 100",
+            "",
+        );
         let src = stack_with("[cluster.scaling]\ncpu_target = 100.5\n");
         check(&only(&src), &src, "100.5", "outside 1 to 100", "");
         let src = stack_with("[cluster.scaling]\ncpu_target = \"60\"\n");
-        check(&only(&src), &src, "\"60\"", "must be a number, found a string", "");
+        check(
+            &only(&src),
+            &src,
+            "\"60\"",
+            "must be a number, found a string",
+            "",
+        );
         let src = stack_with("[cluster.scaling]\n");
         assert_eq!(ok(&src).cluster.scaling, Some(Scaling { cpu_target: 60.0 }));
         let src = stack_with("[cluster.scaling]\ncpu_targt = 50\n");
-        check(&only(&src), &src, "cpu_targt", "unknown key `cpu_targt` in [cluster.scaling]", "`cpu_target`");
+        check(
+            &only(&src),
+            &src,
+            "cpu_targt",
+            "unknown key `cpu_targt` in [cluster.scaling]",
+            "`cpu_target`",
+        );
     }
 
     #[test]
     fn load_balancer_rules() {
         let src = stack_with("[load_balancer]\nlisten_port = 0\n");
-        check(&only(&src), &src, "0\n", "`listen_port` in [load_balancer] is 0, outside the allowed range 1 to 65535", "");
+        check(
+            &only(&src),
+            &src,
+            "0\n",
+            "`listen_port` in [load_balancer] is 0, outside the allowed range 1 to 65535",
+            "",
+        );
         let src = stack_with("[load_balancer]\nlisten_port = 70000\n");
-        check(&only(&src), &src, "70000", "outside the allowed range 1 to 65535", "");
+        check(
+            &only(&src),
+            &src,
+            "70000",
+            "outside the allowed range 1 to 65535",
+            "",
+        );
         let src = stack_with("[load_balancer]\ncertificate_arn = \"arn:aws:iam::123456789012:server-certificate/x\"\n");
         check(&only(&src), &src, "\"arn", "invalid certificate_arn", "ACM");
         let src = "[stack]\nname = \"a\"\nregion = \"eu-west-2\"\n[load_balancer]\ncertificate_arn = \"arn:aws:acm:us-east-1:123456789012:certificate/x\"\n".to_string() + SERVICE;
-        check(&only(&src), &src, "\"arn", "certificate_arn is in us-east-1 but the stack is in eu-west-2", "its own region");
+        check(
+            &only(&src),
+            &src,
+            "\"arn",
+            "certificate_arn is in us-east-1 but the stack is in eu-west-2",
+            "its own region",
+        );
         let src = stack_with("[load_balancer]\nlisten_port = 443\ncertificate_arn = \"arn:aws:acm:eu-west-2:123456789012:certificate/x\"\n");
-        check(&only(&src), &src, "443", "listen_port 443 clashes with the HTTPS listener", "");
+        check(
+            &only(&src),
+            &src,
+            "443",
+            "listen_port 443 clashes with the HTTPS listener",
+            "",
+        );
         let src = stack_with("[load_balancer]\nallowed_cidrs = []\n");
-        check(&only(&src), &src, "[]", "`allowed_cidrs` in [load_balancer] is empty", "");
+        check(
+            &only(&src),
+            &src,
+            "[]",
+            "`allowed_cidrs` in [load_balancer] is empty",
+            "",
+        );
         let src = stack_with("[load_balancer]\nidle_timeout = 0\n");
-        check(&only(&src), &src, "0\n", "`idle_timeout` in [load_balancer] is 0 seconds, outside the allowed range 1 to 4000", "");
+        check(
+            &only(&src),
+            &src,
+            "0\n",
+            "`idle_timeout` in [load_balancer] is 0 seconds, outside the allowed range 1 to 4000",
+            "",
+        );
     }
 
     #[test]
@@ -879,10 +1150,26 @@ container_port = 80
         let d = only(&big);
         assert_eq!((d.line, d.column), (1, 1));
         assert!(d.message.contains("a stack file is at most"), "{d}");
-        let deep = format!("[stack]\nname = {}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let deep = format!(
+            "[stack]\nname = {}{}",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
         let d = only(&deep);
         assert_eq!(d.line, 2);
         assert!(d.message.contains("nested more than"), "{d}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_shift_positions() {
+        let src = format!("\u{feff}{}", stack_with("[cluster]\nmin_sise = 1\n"));
+        check(
+            &only(&src),
+            &src,
+            "min_sise",
+            "unknown key `min_sise` in [cluster]",
+            "`min_size`",
+        );
     }
 
     fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
@@ -902,11 +1189,65 @@ container_port = 80
         let e = load(&missing).unwrap_err();
         assert_eq!(e.0[0].line, 0);
         assert!(e.0[0].message.starts_with("cannot read the stack file"));
-        assert!(e.render().starts_with(&format!("{}: error:", missing.display())));
+        assert!(e
+            .render()
+            .starts_with(&format!("{}: error:", missing.display())));
 
         let path = temp_file("binary.toml", b"[stack]\nname = \"a\xff\"\n");
         let d = &load(&path).unwrap_err().0[0];
         assert_eq!((d.line, d.column), (2, 10));
         assert!(d.message.contains("not UTF-8"));
+    }
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::*;
+
+    fn repo_file(name: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn every_key() -> Vec<&'static str> {
+        [
+            STACK_KEYS,
+            network::KEYS,
+            DNS_KEYS,
+            CLUSTER_KEYS,
+            SCALING_KEYS,
+            LB_KEYS,
+            service::KEYS,
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn stack_toml_example_shows_every_key() {
+        let example = repo_file("stack.toml.example");
+        for key in every_key() {
+            let shown = example.lines().any(|l| {
+                let l = l.trim_start_matches(['#', ' ']);
+                l.starts_with(&format!("{key} "))
+                    || l.starts_with(&format!("{key}="))
+                    || l == format!("[stack.{key}]")
+                    || l == format!("[cluster.{key}]")
+                    || l == format!("[service.{key}]")
+            });
+            assert!(shown, "stack.toml.example does not show `{key}`");
+        }
+    }
+
+    #[test]
+    fn the_reference_documents_every_key() {
+        let doc = repo_file("docs/stack-file.md");
+        for key in every_key() {
+            assert!(
+                doc.contains(&format!("| `{key}` |")),
+                "docs/stack-file.md has no table row for `{key}`"
+            );
+        }
     }
 }

@@ -26,7 +26,12 @@ impl<'s> Ctx<'s> {
     }
 
     /// Records a problem at the start of `span` (line 1, column 1 when there is none).
-    pub(crate) fn error(&mut self, span: &Span, message: impl Into<String>, hint: impl Into<String>) {
+    pub(crate) fn error(
+        &mut self,
+        span: &Span,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         let offset = span.as_ref().map_or(0, |s| s.start);
         let (line, column) = self.index.position(offset);
         self.diags.push(Diagnostic {
@@ -167,9 +172,17 @@ impl<'a> Section<'a> {
                         self.label
                     )
                 }
-                None => format!("the keys {} accepts are: {}", self.label, allowed.join(", ")),
+                None => format!(
+                    "the keys {} accepts are: {}",
+                    self.label,
+                    allowed.join(", ")
+                ),
             };
-            ctx.error(&span, format!("unknown key `{name}` in {}", self.label), hint);
+            ctx.error(
+                &span,
+                format!("unknown key `{name}` in {}", self.label),
+                hint,
+            );
         }
     }
 
@@ -224,7 +237,12 @@ impl<'a> Section<'a> {
     }
 
     /// A string that must be there.
-    pub(crate) fn required_string(&self, ctx: &mut Ctx<'_>, key: &str, example: &str) -> Got<String> {
+    pub(crate) fn required_string(
+        &self,
+        ctx: &mut Ctx<'_>,
+        key: &str,
+        example: &str,
+    ) -> Got<String> {
         let got = self.string(ctx, key, example);
         if matches!(got, Got::Absent) {
             self.missing(ctx, key, example);

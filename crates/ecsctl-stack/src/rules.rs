@@ -26,7 +26,9 @@ pub(crate) const PAIR_MAX: usize = 32;
 /// no `--`.
 pub(crate) fn resource_name(s: &str) -> Result<(), Problem> {
     let fix = || match sanitize_name(s) {
-        f if f.is_empty() => "use lowercase letters, digits and `-`, starting with a letter, e.g. `web`".to_string(),
+        f if f.is_empty() => {
+            "use lowercase letters, digits and `-`, starting with a letter, e.g. `web`".to_string()
+        }
         f => format!("use lowercase letters, digits and `-`, e.g. `{f}`"),
     };
     let reason = if s.is_empty() {
@@ -83,9 +85,7 @@ pub(crate) fn region(s: &str) -> Result<(), Problem> {
         && parts[1..parts.len() - 1]
             .iter()
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1]
-            .chars()
-            .all(|c| c.is_ascii_digit())
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty();
     if ok {
         Ok(())
@@ -236,7 +236,13 @@ pub(crate) fn env_key(s: &str) -> Result<(), Problem> {
     if !valid {
         let mut fixed: String = s
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         if !fixed.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
             fixed.insert(0, '_');
@@ -301,7 +307,10 @@ pub(crate) fn tag_key(s: &str) -> Result<(), Problem> {
     }
     if s.chars().count() > 128 {
         return Err(problem(
-            format!("it is {} characters long, the limit is 128", s.chars().count()),
+            format!(
+                "it is {} characters long, the limit is 128",
+                s.chars().count()
+            ),
             "use a shorter key",
         ));
     }
@@ -317,7 +326,10 @@ pub(crate) fn tag_key(s: &str) -> Result<(), Problem> {
 pub(crate) fn tag_value(s: &str) -> Result<(), Problem> {
     if s.chars().count() > 256 {
         return Err(problem(
-            format!("it is {} characters long, the limit is 256", s.chars().count()),
+            format!(
+                "it is {} characters long, the limit is 256",
+                s.chars().count()
+            ),
             "use a shorter value",
         ));
     }
@@ -389,7 +401,10 @@ pub(crate) fn host_pattern(s: &str) -> Result<(), Problem> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "-.*?".contains(*c)))
     {
-        return Err(problem(format!("`{c}` is not allowed in a host name"), hint));
+        return Err(problem(
+            format!("`{c}` is not allowed in a host name"),
+            hint,
+        ));
     }
     if s.starts_with('.') || s.ends_with('.') || s.contains("..") {
         return Err(problem("it has an empty label", hint));
@@ -399,8 +414,8 @@ pub(crate) fn host_pattern(s: &str) -> Result<(), Problem> {
 
 /// Retention periods CloudWatch Logs accepts, in days.
 pub(crate) const LOG_RETENTION_DAYS: [i64; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
 ];
 
 pub(crate) fn log_retention(days: i64) -> Result<u32, Problem> {
@@ -448,20 +463,46 @@ mod tests {
         let e = resource_name("Hello_World").unwrap_err();
         assert_eq!(e.reason, "it must start with a lowercase letter");
         assert!(e.hint.contains("`hello-world`"), "{}", e.hint);
-        assert_eq!(resource_name("a_b").unwrap_err().reason, "`_` is not allowed");
-        assert_eq!(resource_name("ab-").unwrap_err().reason, "it must not end with `-`");
-        assert_eq!(resource_name("a--b").unwrap_err().reason, "it must not contain `--`");
-        assert!(resource_name(&"a".repeat(21)).unwrap_err().reason.contains("21 characters"));
+        assert_eq!(
+            resource_name("a_b").unwrap_err().reason,
+            "`_` is not allowed"
+        );
+        assert_eq!(
+            resource_name("ab-").unwrap_err().reason,
+            "it must not end with `-`"
+        );
+        assert_eq!(
+            resource_name("a--b").unwrap_err().reason,
+            "it must not contain `--`"
+        );
+        assert!(resource_name(&"a".repeat(21))
+            .unwrap_err()
+            .reason
+            .contains("21 characters"));
         assert!(resource_name(&"a".repeat(20)).is_ok());
         assert!(resource_name("1abc").unwrap_err().hint.contains("`abc`"));
     }
 
     #[test]
     fn regions_and_azs() {
-        for ok in ["eu-west-2", "us-east-1", "us-gov-west-1", "cn-north-1", "ap-southeast-4"] {
+        for ok in [
+            "eu-west-2",
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-4",
+        ] {
             assert!(region(ok).is_ok(), "{ok}");
         }
-        for bad in ["eu-west", "euwest2", "EU-WEST-2", "eu-west-2a", "e-west-2", "eu--2", ""] {
+        for bad in [
+            "eu-west",
+            "euwest2",
+            "EU-WEST-2",
+            "eu-west-2a",
+            "e-west-2",
+            "eu--2",
+            "",
+        ] {
             assert!(region(bad).is_err(), "{bad}");
         }
         assert_eq!(az_name("eu-west-2a").unwrap(), "eu-west-2");
@@ -488,10 +529,24 @@ mod tests {
 
     #[test]
     fn instance_types() {
-        for ok in ["t3.small", "m7g.2xlarge", "m7i.metal-24xl", "u-6tb1.metal", "c7gn.medium"] {
+        for ok in [
+            "t3.small",
+            "m7g.2xlarge",
+            "m7i.metal-24xl",
+            "u-6tb1.metal",
+            "c7gn.medium",
+        ] {
             assert!(instance_type(ok).is_ok(), "{ok}");
         }
-        for bad in ["t3", "t3.", ".small", "T3.small", "t3 small", "3t.small", "t3.small.x"] {
+        for bad in [
+            "t3",
+            "t3.",
+            ".small",
+            "T3.small",
+            "t3 small",
+            "3t.small",
+            "t3.small.x",
+        ] {
             assert!(instance_type(bad).is_err(), "{bad}");
         }
     }
@@ -515,10 +570,9 @@ mod tests {
     fn certificate_arns() {
         let arn = "arn:aws:acm:eu-west-2:123456789012:certificate/0a1b2c3d";
         assert_eq!(certificate_arn(arn).unwrap(), "eu-west-2");
-        assert!(certificate_arn(
-            "arn:aws-us-gov:acm:us-gov-west-1:123456789012:certificate/x"
-        )
-        .is_ok());
+        assert!(
+            certificate_arn("arn:aws-us-gov:acm:us-gov-west-1:123456789012:certificate/x").is_ok()
+        );
         assert!(certificate_arn("arn:aws:iam::123456789012:certificate/x").is_err());
         assert!(certificate_arn("arn:aws:acm:eu-west-2:123:certificate/x").is_err());
         assert!(certificate_arn("arn:aws:acm:eu-west-2:123456789012:certificate/").is_err());
@@ -550,7 +604,10 @@ mod tests {
         assert!(tag_value(&"v".repeat(257)).is_err());
         assert!(tag_value("a#b").is_err());
         assert!(health_check_path("/health").is_ok());
-        assert_eq!(health_check_path("health").unwrap_err().hint, "write it as `/health`");
+        assert_eq!(
+            health_check_path("health").unwrap_err().hint,
+            "write it as `/health`"
+        );
         assert!(path_pattern("/api/*").is_ok());
         assert!(path_pattern("api/*").is_err());
         assert!(path_pattern("/a b").is_err());

@@ -52,14 +52,14 @@ pub(crate) fn read(
 }
 
 /// Every `[[service]]` table (or `service = [{...}]` inline tables), each labelled.
-fn sections<'a>(ctx: &mut Ctx<'_>, root: &Section<'a>, stack_span: &Span) -> Option<Vec<Section<'a>>> {
+fn sections<'a>(
+    ctx: &mut Ctx<'_>,
+    root: &Section<'a>,
+    stack_span: &Span,
+) -> Option<Vec<Section<'a>>> {
     let add_one = "add a `[[service]]` block with `name`, `image` and `container_port`";
     let Some((key, item)) = root.entry("service") else {
-        ctx.error(
-            stack_span,
-            "the stack has no [[service]] block",
-            add_one,
-        );
+        ctx.error(stack_span, "the stack has no [[service]] block", add_one);
         return None;
     };
     let mut out = Vec::new();
@@ -161,9 +161,11 @@ fn read_one(ctx: &mut Ctx<'_>, s: &Section<'_>) -> Read {
         }
         svc.image = image;
     }
-    if let Got::Val(cmd, _) =
-        s.string_array(ctx, "command", "[\"python\", \"-m\", \"http.server\", \"5000\"]")
-    {
+    if let Got::Val(cmd, _) = s.string_array(
+        ctx,
+        "command",
+        "[\"python\", \"-m\", \"http.server\", \"5000\"]",
+    ) {
         svc.command = cmd.into_iter().map(|(c, _)| c).collect();
     }
     match s.int_in::<u16>(ctx, "container_port", 1, 65535, "", "5000") {
@@ -171,10 +173,16 @@ fn read_one(ctx: &mut Ctx<'_>, s: &Section<'_>) -> Read {
         Got::Absent => s.missing(ctx, "container_port", "5000"),
         Got::Bad => {}
     }
-    if let Some(v) = s.int_in::<u32>(ctx, "cpu", 128, 10240, " units", "256").ok() {
+    if let Some(v) = s
+        .int_in::<u32>(ctx, "cpu", 128, 10240, " units", "256")
+        .ok()
+    {
         svc.cpu = v;
     }
-    if let Some(v) = s.int_in::<u32>(ctx, "memory", 128, 30720, " MiB", "512").ok() {
+    if let Some(v) = s
+        .int_in::<u32>(ctx, "memory", 128, 30720, " MiB", "512")
+        .ok()
+    {
         svc.memory = v;
     }
     if let Some(v) = s.int_in::<u32>(ctx, "desired_count", 0, 1000, "", "2").ok() {
@@ -221,7 +229,14 @@ fn read_one(ctx: &mut Ctx<'_>, s: &Section<'_>) -> Read {
         svc.deregistration_delay = v;
     }
     if let Some(v) = s
-        .int_in::<u32>(ctx, "health_check_grace_period", 0, 2_147_483_647, " seconds", "30")
+        .int_in::<u32>(
+            ctx,
+            "health_check_grace_period",
+            0,
+            2_147_483_647,
+            " seconds",
+            "30",
+        )
         .ok()
     {
         svc.health_check_grace_period = v;
@@ -243,10 +258,16 @@ fn check_names(ctx: &mut Ctx<'_>, read: &[Read], stack_name: Option<&str>) {
             continue;
         }
         let name = &r.service.name;
-        if let Some(first) = read[..i].iter().position(|o| o.name_ok && o.service.name == *name) {
+        if let Some(first) = read[..i]
+            .iter()
+            .position(|o| o.name_ok && o.service.name == *name)
+        {
             ctx.error(
                 &r.name_span,
-                format!("service name `{name}` is already used by [[service]] #{}", first + 1),
+                format!(
+                    "service name `{name}` is already used by [[service]] #{}",
+                    first + 1
+                ),
                 "give every service its own name",
             );
             continue;
@@ -362,27 +383,52 @@ mod tests {
         assert_eq!(api.command, ["serve", "--port", "8080"]);
         assert_eq!((api.cpu, api.memory, api.desired_count), (512, 1024, 3));
         assert_eq!(api.health_check_path, "/health");
-        assert_eq!((api.log_retention_days, api.deregistration_delay, api.health_check_grace_period), (7, 5, 60));
-        assert_eq!(api.environment.get("GREETING").map(String::as_str), Some("hi"));
+        assert_eq!(
+            (
+                api.log_retention_days,
+                api.deregistration_delay,
+                api.health_check_grace_period
+            ),
+            (7, 5, 60)
+        );
+        assert_eq!(
+            api.environment.get("GREETING").map(String::as_str),
+            Some("hi")
+        );
         assert_eq!(s.services[2].host.as_deref(), Some("admin.example.com"));
     }
 
     #[test]
     fn inline_array_of_services() {
-        let src = format!("service = [{{ name = \"web\", image = \"nginx\", container_port = 80 }}]\n{HEAD}");
+        let src = format!(
+            "service = [{{ name = \"web\", image = \"nginx\", container_port = 80 }}]\n{HEAD}"
+        );
         assert_eq!(ok(&src).services[0].name, "web");
     }
 
     #[test]
     fn no_service_at_all() {
         let src = HEAD.to_string();
-        check(&only(&src), &src, "\"hello\"", "the stack has no [[service]] block", "container_port");
+        check(
+            &only(&src),
+            &src,
+            "\"hello\"",
+            "the stack has no [[service]] block",
+            "container_port",
+        );
     }
 
     #[test]
     fn single_brackets_are_refused() {
-        let src = with_services("[service]\nname = \"web\"\nimage = \"nginx\"\ncontainer_port = 80\n");
-        check(&only(&src), &src, "[service]", "`[service]` must be written `[[service]]`", "double brackets");
+        let src =
+            with_services("[service]\nname = \"web\"\nimage = \"nginx\"\ncontainer_port = 80\n");
+        check(
+            &only(&src),
+            &src,
+            "[service]",
+            "`[service]` must be written `[[service]]`",
+            "double brackets",
+        );
     }
 
     #[test]
@@ -390,111 +436,289 @@ mod tests {
         let src = with_services("[[service]]\nname = \"web\"\n");
         let e = errors(&src);
         assert_eq!(e.len(), 2);
-        check(&e[0], &src, "[[service]]", "missing required key `image` in [[service]] #1", "add `image = ");
-        check(&e[1], &src, "[[service]]", "missing required key `container_port` in [[service]] #1", "");
+        check(
+            &e[0],
+            &src,
+            "[[service]]",
+            "missing required key `image` in [[service]] #1",
+            "add `image = ",
+        );
+        check(
+            &e[1],
+            &src,
+            "[[service]]",
+            "missing required key `container_port` in [[service]] #1",
+            "",
+        );
     }
 
     #[test]
     fn unknown_service_key() {
         let src = with_services("[[service]]\nname = \"web\"\nimgae = \"nginx\"\nimage = \"nginx\"\ncontainer_port = 80\n");
-        check(&only(&src), &src, "imgae", "unknown key `imgae` in [[service]] #1", "did you mean `image`?");
+        check(
+            &only(&src),
+            &src,
+            "imgae",
+            "unknown key `imgae` in [[service]] #1",
+            "did you mean `image`?",
+        );
     }
 
     #[test]
     fn names_are_checked_and_unique() {
         let svc = |name: &str, extra: &str| {
-            format!("[[service]]\nname = \"{name}\"\nimage = \"nginx\"\ncontainer_port = 80\n{extra}")
+            format!(
+                "[[service]]\nname = \"{name}\"\nimage = \"nginx\"\ncontainer_port = 80\n{extra}"
+            )
         };
         let src = with_services(&svc("Web", ""));
-        check(&only(&src), &src, "\"Web\"", "invalid service name `Web`", "`web`");
+        check(
+            &only(&src),
+            &src,
+            "\"Web\"",
+            "invalid service name `Web`",
+            "`web`",
+        );
         let src = with_services(&(svc("web", "") + &svc("web", "path = \"/x\"\n")));
         let d = only(&src);
         assert_eq!((d.line, d.column), pos_nth(&src, "\"web\"", 1));
-        assert!(d.message.contains("service name `web` is already used by [[service]] #1"), "{d}");
+        assert!(
+            d.message
+                .contains("service name `web` is already used by [[service]] #1"),
+            "{d}"
+        );
         let src = format!(
             "[stack]\nname = \"{}\"\n{}",
             "s".repeat(20),
             svc("abcdefghijkl", "")
         );
-        check(&only(&src), &src, "\"abcdefghijkl\"", "is 33 characters; AWS limits target group names to 32", "at most 11 characters");
+        check(
+            &only(&src),
+            &src,
+            "\"abcdefghijkl\"",
+            "is 33 characters; AWS limits target group names to 32",
+            "at most 11 characters",
+        );
     }
 
     #[test]
     fn image_and_command() {
-        let svc = |extra: &str| with_services(&format!("[[service]]\nname = \"web\"\ncontainer_port = 80\n{extra}"));
+        let svc = |extra: &str| {
+            with_services(&format!(
+                "[[service]]\nname = \"web\"\ncontainer_port = 80\n{extra}"
+            ))
+        };
         let src = svc("image = \"nginx latest\"\n");
-        check(&only(&src), &src, "\"nginx latest\"", "invalid image `nginx latest`: it contains whitespace", "");
+        check(
+            &only(&src),
+            &src,
+            "\"nginx latest\"",
+            "invalid image `nginx latest`: it contains whitespace",
+            "",
+        );
         let src = svc("image = \"\"\n");
-        check(&only(&src), &src, "\"\"", "invalid image ``: it is empty", "");
+        check(
+            &only(&src),
+            &src,
+            "\"\"",
+            "invalid image ``: it is empty",
+            "",
+        );
         let src = svc("image = \"nginx\"\ncommand = \"python app.py\"\n");
-        check(&only(&src), &src, "\"python app.py\"", "`command` in [[service]] #1 must be an array of strings, found a string", "[\"python\"");
+        check(
+            &only(&src),
+            &src,
+            "\"python app.py\"",
+            "`command` in [[service]] #1 must be an array of strings, found a string",
+            "[\"python\"",
+        );
         let src = svc("image = \"nginx\"\ncommand = [\"sleep\", 5]\n");
-        check(&only(&src), &src, "5]", "element 2 of `command` in [[service]] #1 must be a string, found an integer", "");
+        check(
+            &only(&src),
+            &src,
+            "5]",
+            "element 2 of `command` in [[service]] #1 must be a string, found an integer",
+            "",
+        );
     }
 
     #[test]
     fn sizes_and_ports() {
-        let svc = |extra: &str| with_services(&format!("[[service]]\nname = \"web\"\nimage = \"nginx\"\n{extra}"));
+        let svc = |extra: &str| {
+            with_services(&format!(
+                "[[service]]\nname = \"web\"\nimage = \"nginx\"\n{extra}"
+            ))
+        };
         let src = svc("container_port = 0\n");
-        check(&only(&src), &src, "0\n", "`container_port` in [[service]] #1 is 0, outside the allowed range 1 to 65535", "");
+        check(
+            &only(&src),
+            &src,
+            "0\n",
+            "`container_port` in [[service]] #1 is 0, outside the allowed range 1 to 65535",
+            "",
+        );
         let src = svc("container_port = 80\ncpu = 64\n");
-        check(&only(&src), &src, "64", "`cpu` in [[service]] #1 is 64 units, outside the allowed range 128 to 10240", "");
+        check(
+            &only(&src),
+            &src,
+            "64",
+            "`cpu` in [[service]] #1 is 64 units, outside the allowed range 128 to 10240",
+            "",
+        );
         let src = svc("container_port = 80\nmemory = 40000\n");
-        check(&only(&src), &src, "40000", "is 40000 MiB, outside the allowed range 128 to 30720", "");
+        check(
+            &only(&src),
+            &src,
+            "40000",
+            "is 40000 MiB, outside the allowed range 128 to 30720",
+            "",
+        );
         let src = svc("container_port = 80\ndesired_count = 1001\n");
-        check(&only(&src), &src, "1001", "outside the allowed range 0 to 1000", "");
+        check(
+            &only(&src),
+            &src,
+            "1001",
+            "outside the allowed range 0 to 1000",
+            "",
+        );
         let src = svc("container_port = 80\ndesired_count = 0\n");
         assert_eq!(ok(&src).services[0].desired_count, 0);
         let src = svc("container_port = 80\nderegistration_delay = 3601\n");
-        check(&only(&src), &src, "3601", "`deregistration_delay` in [[service]] #1 is 3601 seconds", "");
+        check(
+            &only(&src),
+            &src,
+            "3601",
+            "`deregistration_delay` in [[service]] #1 is 3601 seconds",
+            "",
+        );
         let src = svc("container_port = 80\nlog_retention_days = 31\n");
-        check(&only(&src), &src, "31", "invalid log_retention_days `31`: CloudWatch Logs does not accept", "the nearest is 30");
+        check(
+            &only(&src),
+            &src,
+            "31",
+            "invalid log_retention_days `31`: CloudWatch Logs does not accept",
+            "the nearest is 30",
+        );
         let src = svc("container_port = 80\nhealth_check_path = \"health\"\n");
-        check(&only(&src), &src, "\"health\"", "invalid health_check_path `health`: it must start with `/`", "`/health`");
+        check(
+            &only(&src),
+            &src,
+            "\"health\"",
+            "invalid health_check_path `health`: it must start with `/`",
+            "`/health`",
+        );
     }
 
     #[test]
     fn environment_rules() {
-        let svc = |env: &str| with_services(&format!("[[service]]\nname = \"web\"\nimage = \"nginx\"\ncontainer_port = 80\n[service.environment]\n{env}"));
+        let svc = |env: &str| {
+            with_services(&format!("[[service]]\nname = \"web\"\nimage = \"nginx\"\ncontainer_port = 80\n[service.environment]\n{env}"))
+        };
         let src = svc("AWS_REGION = \"eu-west-2\"\n");
-        check(&only(&src), &src, "AWS_REGION", "invalid environment variable `AWS_REGION`: names starting with `AWS_` are reserved", "without the `AWS_` prefix");
+        check(
+            &only(&src),
+            &src,
+            "AWS_REGION",
+            "invalid environment variable `AWS_REGION`: names starting with `AWS_` are reserved",
+            "without the `AWS_` prefix",
+        );
         let src = svc("\"1-X\" = \"v\"\n");
-        check(&only(&src), &src, "\"1-X\"", "invalid environment variable `1-X`", "`_1_X`");
+        check(
+            &only(&src),
+            &src,
+            "\"1-X\"",
+            "invalid environment variable `1-X`",
+            "`_1_X`",
+        );
         let src = svc("PORT = 5000\n");
-        check(&only(&src), &src, "5000", "`PORT` in [service.environment] of [[service]] #1 must be a string, found an integer", "quote it: `PORT = \"5000\"`");
+        check(
+            &only(&src),
+            &src,
+            "5000",
+            "`PORT` in [service.environment] of [[service]] #1 must be a string, found an integer",
+            "quote it: `PORT = \"5000\"`",
+        );
     }
 
     #[test]
     fn routing_rules() {
         let svc = |name: &str, rule: &str| {
-            format!("[[service]]\nname = \"{name}\"\nimage = \"nginx\"\ncontainer_port = 80\n{rule}")
+            format!(
+                "[[service]]\nname = \"{name}\"\nimage = \"nginx\"\ncontainer_port = 80\n{rule}"
+            )
         };
         let src = with_services(&svc("web", "path = \"/web/*\"\n"));
         check(&only(&src), &src, "\"/web/*\"", "the first [[service]] takes the load balancer's default action and cannot have a `path` rule", "remove `path`");
         let src = with_services(&svc("web", "host = \"a.example.com\"\n"));
-        check(&only(&src), &src, "\"a.example.com\"", "cannot have a `host` rule", "");
+        check(
+            &only(&src),
+            &src,
+            "\"a.example.com\"",
+            "cannot have a `host` rule",
+            "",
+        );
 
         let src = with_services(&(svc("web", "") + &svc("api", "")));
         let d = only(&src);
         assert_eq!((d.line, d.column), pos_nth(&src, "[[service]]", 1));
-        assert!(d.message.contains("[[service]] #2 needs a `path` or `host` rule"), "{d}");
+        assert!(
+            d.message
+                .contains("[[service]] #2 needs a `path` or `host` rule"),
+            "{d}"
+        );
 
-        let src = with_services(&(svc("web", "") + &svc("api", "path = \"/api/*\"\nhost = \"api.example.com\"\n")));
-        check(&only(&src), &src, "\"api.example.com\"", "[[service]] #2 has both `path` and `host`", "either");
+        let src = with_services(
+            &(svc("web", "") + &svc("api", "path = \"/api/*\"\nhost = \"api.example.com\"\n")),
+        );
+        check(
+            &only(&src),
+            &src,
+            "\"api.example.com\"",
+            "[[service]] #2 has both `path` and `host`",
+            "either",
+        );
 
-        let src = with_services(&(svc("web", "") + &svc("api", "path = \"/api/*\"\n") + &svc("v2", "path = \"/api/*\"\n")));
+        let src = with_services(
+            &(svc("web", "")
+                + &svc("api", "path = \"/api/*\"\n")
+                + &svc("v2", "path = \"/api/*\"\n")),
+        );
         let d = only(&src);
         assert_eq!((d.line, d.column), pos_nth(&src, "\"/api/*\"", 1));
-        assert!(d.message.contains("path `/api/*` is already routed to [[service]] #2"), "{d}");
+        assert!(
+            d.message
+                .contains("path `/api/*` is already routed to [[service]] #2"),
+            "{d}"
+        );
 
-        let src = with_services(&(svc("web", "") + &svc("api", "host = \"API.example.com\"\n") + &svc("v2", "host = \"api.example.com\"\n")));
-        check(&only(&src), &src, "\"api.example.com\"", "host `api.example.com` is already routed to [[service]] #2", "");
+        let src = with_services(
+            &(svc("web", "")
+                + &svc("api", "host = \"API.example.com\"\n")
+                + &svc("v2", "host = \"api.example.com\"\n")),
+        );
+        check(
+            &only(&src),
+            &src,
+            "\"api.example.com\"",
+            "host `api.example.com` is already routed to [[service]] #2",
+            "",
+        );
 
         let src = with_services(&(svc("web", "") + &svc("api", "path = \"api\"\n")));
         let d = only(&src);
         assert_eq!((d.line, d.column), pos_nth(&src, "\"api\"", 1));
-        assert!(d.message.contains("invalid path `api`: a path pattern must start with `/`"), "{d}");
+        assert!(
+            d.message
+                .contains("invalid path `api`: a path pattern must start with `/`"),
+            "{d}"
+        );
         let src = with_services(&(svc("web", "") + &svc("api", "host = \"api_x.example.com\"\n")));
-        check(&only(&src), &src, "\"api_x", "invalid host `api_x.example.com`", "");
+        check(
+            &only(&src),
+            &src,
+            "\"api_x",
+            "invalid host `api_x.example.com`",
+            "",
+        );
     }
 }

@@ -14,7 +14,10 @@ pub(crate) fn stack_with(extra: &str) -> String {
 pub(crate) fn ok(src: &str) -> Stack {
     match parse(src, "stack.toml") {
         Ok(s) => s,
-        Err(e) => panic!("expected a valid stack, got:\n{}\nsource:\n{src}", e.render()),
+        Err(e) => panic!(
+            "expected a valid stack, got:\n{}\nsource:\n{src}",
+            e.render()
+        ),
     }
 }
 
@@ -59,7 +62,10 @@ pub(crate) fn pos(src: &str, needle: &str) -> (usize, usize) {
 #[track_caller]
 pub(crate) fn check(d: &Diagnostic, src: &str, needle: &str, message: &str, hint: &str) {
     assert_eq!((d.line, d.column), pos(src, needle), "position of {d}");
-    assert!(d.message.contains(message), "message of {d}\nexpected: {message}");
+    assert!(
+        d.message.contains(message),
+        "message of {d}\nexpected: {message}"
+    );
     let h = d.hint.as_deref().unwrap_or("");
     assert!(h.contains(hint), "hint of {d}\nexpected: {hint}");
     assert_eq!(d.file, "stack.toml");

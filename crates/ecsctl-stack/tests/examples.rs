@@ -21,7 +21,10 @@ fn example_files() -> Vec<PathBuf> {
 #[test]
 fn every_example_parses_without_diagnostics() {
     let files = example_files();
-    assert!(files.len() >= 5, "expected the four examples and stack.toml.example");
+    assert!(
+        files.len() >= 5,
+        "expected the four examples and stack.toml.example"
+    );
     for path in files {
         if let Err(e) = ecsctl_stack::load(&path) {
             panic!("{} is not valid:\n{}", path.display(), e.render());
@@ -35,7 +38,10 @@ fn the_examples_show_what_they_say() {
 
     let flask = load("examples/hello-flask.toml");
     assert_eq!(flask.region.as_deref(), Some("eu-west-2"));
-    assert_eq!(flask.dns.as_ref().map(|d| d.zone.as_str()), Some("myorg.local."));
+    assert_eq!(
+        flask.dns.as_ref().map(|d| d.zone.as_str()),
+        Some("myorg.local.")
+    );
     assert_eq!((flask.cluster.min_size, flask.cluster.max_size), (2, 4));
     assert!(flask.cluster.scaling.is_some());
     // several containers per instance
@@ -61,7 +67,10 @@ fn the_examples_show_what_they_say() {
     assert_eq!(demo.region.as_deref(), Some("eu-west-2"));
     assert_eq!(demo.network.azs, ecsctl_stack::Azs::Count(2));
     assert_eq!(demo.network.nat, ecsctl_stack::NatMode::Single);
-    assert_eq!(demo.dns.as_ref().map(|d| d.zone.as_str()), Some("myorg.local."));
+    assert_eq!(
+        demo.dns.as_ref().map(|d| d.zone.as_str()),
+        Some("myorg.local.")
+    );
     assert_eq!(demo.services.len(), 1);
     assert_eq!(demo.services[0].name, "hello");
 }

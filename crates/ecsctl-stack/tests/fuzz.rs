@@ -73,17 +73,58 @@ fn random_bytes() {
     for case in 0..1000 {
         let len = rng.below(600);
         let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
-        check(&String::from_utf8_lossy(&bytes), &format!("random bytes #{case}"));
+        check(
+            &String::from_utf8_lossy(&bytes),
+            &format!("random bytes #{case}"),
+        );
     }
 }
 
 #[test]
 fn random_toml_like_text() {
     const PIECES: &[&str] = &[
-        "[", "]", "[[", "]]", "{", "}", "=", "\"", "'", "\"\"\"", "'''", ",", ".", "\n", " ",
-        "#", "\\", "stack", "name", "service", "network", "cluster", "azs", "cidr",
-        "\"10.0.0.0/16\"", "1", "-1", "1.5", "true", "1979-05-27", "inf", "nan", "é", "\t",
-        "\r\n", "image", "path", "\"/api/*\"", "host", "tags", "environment", "scaling",
+        "[",
+        "]",
+        "[[",
+        "]]",
+        "{",
+        "}",
+        "=",
+        "\"",
+        "'",
+        "\"\"\"",
+        "'''",
+        ",",
+        ".",
+        "\n",
+        " ",
+        "#",
+        "\\",
+        "stack",
+        "name",
+        "service",
+        "network",
+        "cluster",
+        "azs",
+        "cidr",
+        "\"10.0.0.0/16\"",
+        "1",
+        "-1",
+        "1.5",
+        "true",
+        "1979-05-27",
+        "inf",
+        "nan",
+        "é",
+        "\t",
+        "\r\n",
+        "image",
+        "path",
+        "\"/api/*\"",
+        "host",
+        "tags",
+        "environment",
+        "scaling",
     ];
     let mut rng = Rng(42);
     for case in 0..1500 {
@@ -137,20 +178,31 @@ fn deep_nesting() {
         let depth = 1 + rng.below(5000);
         let mut src = String::from("[stack]\nname = ");
         for _ in 0..depth {
-            src.push_str(rng.pick(&OPEN));
+            let open = OPEN[rng.below(OPEN.len())];
+            src.push_str(open);
         }
         if rng.below(2) == 0 {
             for _ in 0..depth {
-                src.push_str(rng.pick(&CLOSE));
+                let close = CLOSE[rng.below(CLOSE.len())];
+                src.push_str(close);
             }
         }
         check(&src, &format!("deep nesting #{case} (depth {depth})"));
     }
     for depth in [10, 80, 81, 500, 20_000] {
         let dotted = vec!["a"; depth].join(".");
-        check(&format!("{dotted} = 1\n"), &format!("dotted key of {depth} parts"));
-        check(&format!("[{dotted}]\n"), &format!("table header of {depth} parts"));
-        check(&format!("[[{dotted}]]\n"), &format!("array header of {depth} parts"));
+        check(
+            &format!("{dotted} = 1\n"),
+            &format!("dotted key of {depth} parts"),
+        );
+        check(
+            &format!("[{dotted}]\n"),
+            &format!("table header of {depth} parts"),
+        );
+        check(
+            &format!("[[{dotted}]]\n"),
+            &format!("array header of {depth} parts"),
+        );
         check(
             &format!("x = {}1{}", "[".repeat(depth), "]".repeat(depth)),
             &format!("array nested {depth} deep"),

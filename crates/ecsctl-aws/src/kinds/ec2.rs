@@ -49,17 +49,22 @@ pub fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -
         .build()
 }
 
-/// Filters matching what this stack created at this address: `ecsctl:address` always,
-/// `ecsctl:stack` when the arguments carry it.
-pub fn owner_filters(call: &Call<'_>, args: &Attrs) -> Vec<Filter> {
-    let mut out = vec![filter(
-        &format!("tag:{ADDRESS_TAG}"),
-        [call.address.to_string()],
-    )];
-    if let Some(stack) = stack_of(args) {
-        out.push(filter(&format!("tag:{STACK_TAG}"), [stack]));
+/// Filters narrowing a search to what this stack created: `ecsctl:stack` when the
+/// arguments carry it, else anything with an `ecsctl:address` tag. The address itself is
+/// checked with [`is_at`] on the results: filter values are glob patterns, and the `[i]` of
+/// an indexed address is not matched literally everywhere.
+pub fn owner_filters(args: &Attrs) -> Vec<Filter> {
+    match stack_of(args) {
+        Some(stack) => vec![filter(&format!("tag:{STACK_TAG}"), [stack])],
+        None => vec![filter("tag-key", [ADDRESS_TAG])],
     }
-    out
+}
+
+/// Whether the tags say the resource is the one at the call's address.
+pub fn is_at(tags: &[Tag], call: &Call<'_>) -> bool {
+    let address = call.address.to_string();
+    tags.iter()
+        .any(|t| t.key() == Some(ADDRESS_TAG) && t.value() == Some(address.as_str()))
 }
 
 /// The `ecsctl:stack` tag of the arguments.

@@ -56,11 +56,15 @@ impl Handler for Eip {
         let out = aws
             .ec2
             .describe_addresses()
-            .set_filters(Some(ec2::owner_filters(call, args)))
+            .set_filters(Some(ec2::owner_filters(args)))
             .send()
             .await
             .map_err(error::map)?;
-        Ok(out.addresses().first().and_then(|a| {
+        Ok(out
+            .addresses()
+            .iter()
+            .find(|a| ec2::is_at(a.tags(), call))
+            .and_then(|a| {
             let id = a.allocation_id()?;
             Some(Created {
                 id: id.to_string(),

@@ -51,11 +51,15 @@ impl Handler for InternetGateway {
         let out = aws
             .ec2
             .describe_internet_gateways()
-            .set_filters(Some(ec2::owner_filters(call, args)))
+            .set_filters(Some(ec2::owner_filters(args)))
             .send()
             .await
             .map_err(error::map)?;
-        let Some(igw) = out.internet_gateways().first() else {
+        let Some(igw) = out
+            .internet_gateways()
+            .iter()
+            .find(|g| ec2::is_at(g.tags(), call))
+        else {
             return Ok(None);
         };
         let id = igw

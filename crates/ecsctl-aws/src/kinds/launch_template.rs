@@ -102,14 +102,9 @@ impl Handler for LaunchTemplate {
                 return Err(e);
             }
         };
-        let address = call.address.to_string();
         Ok(found
             .iter()
-            .filter(|lt| {
-                lt.tags()
-                    .iter()
-                    .any(|t| t.key() == Some(ec2::ADDRESS_TAG) && t.value() == Some(&address))
-            })
+            .filter(|lt| ec2::is_at(lt.tags(), call))
             .find_map(|lt| {
                 let id = lt.launch_template_id()?;
                 Some(Created {

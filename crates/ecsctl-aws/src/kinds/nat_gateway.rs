@@ -61,14 +61,14 @@ impl Handler for NatGateway {
         let out = aws
             .ec2
             .describe_nat_gateways()
-            .set_filter(Some(ec2::owner_filters(call, args)))
+            .set_filter(Some(ec2::owner_filters(args)))
             .send()
             .await
             .map_err(error::map)?;
         let Some(id) = out
             .nat_gateways()
             .iter()
-            .filter(|n| alive(n))
+            .filter(|n| alive(n) && ec2::is_at(n.tags(), call))
             .find_map(|n| n.nat_gateway_id())
         else {
             return Ok(None);

@@ -91,11 +91,15 @@ impl Handler for RouteTable {
         let out = aws
             .ec2
             .describe_route_tables()
-            .set_filters(Some(ec2::owner_filters(call, args)))
+            .set_filters(Some(ec2::owner_filters(args)))
             .send()
             .await
             .map_err(error::map)?;
-        Ok(out.route_tables().first().and_then(|t| {
+        Ok(out
+            .route_tables()
+            .iter()
+            .find(|t| ec2::is_at(t.tags(), call))
+            .and_then(|t| {
             let id = t.route_table_id()?;
             Some(Created {
                 id: id.to_string(),

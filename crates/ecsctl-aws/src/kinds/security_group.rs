@@ -244,13 +244,14 @@ impl Handler for SecurityGroup {
         let out = aws
             .ec2
             .describe_security_groups()
-            .set_filters(Some(ec2::owner_filters(call, args)))
+            .set_filters(Some(ec2::owner_filters(args)))
             .send()
             .await
             .map_err(error::map)?;
         Ok(out
             .security_groups()
             .iter()
+            .filter(|g| ec2::is_at(g.tags(), call))
             .find_map(|g| g.group_id())
             .map(ec2::created))
     }

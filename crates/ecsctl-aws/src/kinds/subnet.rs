@@ -59,13 +59,14 @@ impl Handler for Subnet {
         let out = aws
             .ec2
             .describe_subnets()
-            .set_filters(Some(ec2::owner_filters(call, args)))
+            .set_filters(Some(ec2::owner_filters(args)))
             .send()
             .await
             .map_err(error::map)?;
         Ok(out
             .subnets()
             .iter()
+            .filter(|s| ec2::is_at(s.tags(), call))
             .find_map(|s| s.subnet_id())
             .map(ec2::created))
     }

@@ -13,7 +13,7 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, KeyValuePair, LogConfiguration, LogDriver, NetworkMode,
-    PortMapping, SortOrder, Tag, TaskDefinition as AwsTaskDefinition, TaskDefinitionField,
+    PortMapping, SortOrder, Tag, TaskDefinition as AwsTaskDefinition, TaskDefinitionFamilyStatus, TaskDefinitionField,
     TaskDefinitionStatus, TransportProtocol,
 };
 use ecsctl_graph::{Address, Kind};
@@ -306,12 +306,13 @@ async fn describe(
     }
 }
 
-/// The active revisions of the families starting with `prefix`, newest first.
-async fn list(aws: &Clients, prefix: &str) -> Result<Vec<String>, ProviderError> {
-    tracing::debug!(prefix, "ecs ListTaskDefinitions");
+/// The active revisions of `family` (ListTaskDefinitions' `familyPrefix` is a whole family
+/// name), newest first.
+async fn list(aws: &Clients, family: &str) -> Result<Vec<String>, ProviderError> {
+    tracing::debug!(family, "ecs ListTaskDefinitions");
     aws.ecs
         .list_task_definitions()
-        .family_prefix(prefix)
+        .family_prefix(family)
         .status(TaskDefinitionStatus::Active)
         .sort(SortOrder::Desc)
         .into_paginator()
@@ -481,16 +482,30 @@ impl Handler for TaskDefinition {
     }
 
     async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        let mut out = Vec::new();
         // Families are named `<stack>-<service>`.
-        for arn in list(aws, &format!("{stack}-")).await? {
-            let Some((_, tags)) = describe(aws, &arn).await? else {
-                continue;
-            };
-            let pairs = ecs_tag_pairs(&tags);
-            let ours = pairs.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
-            if ours {
-                out.extend(args::orphan(Kind::TaskDefinition, &pairs, &arn));
+        tracing::debug!(stack, "ecs ListTaskDefinitionFamilies");
+        let families: Vec<String> = aws
+            .ecs
+            .list_task_definition_families()
+            .family_prefix(format!("{stack}-"))
+            .status(TaskDefinitionFamilyStatus::Active)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(error::map)?;
+        let mut out = Vec::new();
+        for family in families {
+            for arn in list(aws, &family).await? {
+                let Some((_, tags)) = describe(aws, &arn).await? else {
+                    continue;
+                };
+                let pairs = ecs_tag_pairs(&tags);
+                let ours = pairs.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
+                if ours {
+                    out.extend(args::orphan(Kind::TaskDefinition, &pairs, &arn));
+                }
             }
         }
         Ok(out)

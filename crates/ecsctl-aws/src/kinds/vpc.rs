@@ -64,13 +64,14 @@ impl Handler for Vpc {
         let out = aws
             .ec2
             .describe_vpcs()
-            .set_filters(Some(ec2::owner_filters(call, args)))
+            .set_filters(Some(ec2::owner_filters(args)))
             .send()
             .await
             .map_err(error::map)?;
         Ok(out
             .vpcs()
             .iter()
+            .filter(|v| ec2::is_at(v.tags(), call))
             .find_map(|v| v.vpc_id())
             .map(ec2::created))
     }
