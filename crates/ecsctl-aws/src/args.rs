@@ -104,7 +104,12 @@ pub fn tags_json<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Json {
 /// Whether tags read from AWS mark the resource as made for `address` in the stack the
 /// `args` name (its `ecsctl:stack` and `ecsctl:address` tags).
 pub fn tags_match(args: &Attrs, address: &str, found: &[(String, String)]) -> bool {
-    let get = |k: &str| found.iter().find(|(fk, _)| fk == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| {
+        found
+            .iter()
+            .find(|(fk, _)| fk == k)
+            .map(|(_, v)| v.as_str())
+    };
     let stack = tags(args)
         .into_iter()
         .find(|(k, _)| k == "ecsctl:stack")

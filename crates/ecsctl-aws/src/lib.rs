@@ -40,7 +40,11 @@ impl AwsProvider {
     }
 
     /// Like [`AwsProvider::from_env`] with an explicit retry policy.
-    pub async fn from_env_with(stack: &str, region: Option<&str>, settings: &RetrySettings) -> Self {
+    pub async fn from_env_with(
+        stack: &str,
+        region: Option<&str>,
+        settings: &RetrySettings,
+    ) -> Self {
         Self::new(stack, Clients::from_env(region, settings).await)
     }
 

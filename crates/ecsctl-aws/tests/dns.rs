@@ -125,13 +125,31 @@ async fn hosted_zone_lifecycle() {
 
     let live = env.read_one(&a, &id, &args).await.expect("exists");
     assert_eq!(live.args, args);
-    let found = env.p.find(&env.call(&a), &args, "zone-intent").await.expect("find");
+    let found = env
+        .p
+        .find(&env.call(&a), &args, "zone-intent")
+        .await
+        .expect("find");
     assert_eq!(found.map(|f| f.id), Some(id.clone()));
     // Another intent still finds it by its tags.
-    let found = env.p.find(&env.call(&a), &args, "other-intent").await.expect("find");
+    let found = env
+        .p
+        .find(&env.call(&a), &args, "other-intent")
+        .await
+        .expect("find");
     assert_eq!(found.map(|f| f.id), Some(id.clone()));
-    let tagged = env.p.tagged(Kind::HostedZone, "zone").await.expect("tagged");
-    assert_eq!(tagged, vec![Orphan { address: a.clone(), id: id.clone() }]);
+    let tagged = env
+        .p
+        .tagged(Kind::HostedZone, "zone")
+        .await
+        .expect("tagged");
+    assert_eq!(
+        tagged,
+        vec![Orphan {
+            address: a.clone(),
+            id: id.clone()
+        }]
+    );
 
     let other_vpc = env.vpc("10.3.0.0/16").await;
     let mut new = args.clone();
@@ -189,11 +207,27 @@ async fn dns_record_lifecycle() {
     let (za, zargs, zone) = env.zone(&vpc).await;
     let web = addr("dns_record.web");
     let api = addr("dns_record.api");
-    let web_args = record(&zone, "web.rec.local.", "rec-1.eu-west-2.elb.amazonaws.com.");
-    let api_args = record(&zone, "api.rec.local.", "rec-1.eu-west-2.elb.amazonaws.com.");
-    let w = env.p.create(&env.call(&web), &web_args, "w").await.expect("create");
+    let web_args = record(
+        &zone,
+        "web.rec.local.",
+        "rec-1.eu-west-2.elb.amazonaws.com.",
+    );
+    let api_args = record(
+        &zone,
+        "api.rec.local.",
+        "rec-1.eu-west-2.elb.amazonaws.com.",
+    );
+    let w = env
+        .p
+        .create(&env.call(&web), &web_args, "w")
+        .await
+        .expect("create");
     assert_eq!(w.id, format!("{zone}/web.rec.local./A"));
-    let r = env.p.create(&env.call(&api), &api_args, "a").await.expect("create");
+    let r = env
+        .p
+        .create(&env.call(&api), &api_args, "a")
+        .await
+        .expect("create");
 
     let read = env
         .read(
@@ -203,23 +237,42 @@ async fn dns_record_lifecycle() {
         .await;
     assert_same(read[&web].as_ref().expect("web"), &web_args);
     assert_same(read[&api].as_ref().expect("api"), &api_args);
-    let found = env.p.find(&env.call(&web), &web_args, "w").await.expect("find");
+    let found = env
+        .p
+        .find(&env.call(&web), &web_args, "w")
+        .await
+        .expect("find");
     assert_eq!(found.map(|f| f.id), Some(w.id.clone()));
-    assert!(env.p.tagged(Kind::DnsRecord, "rec").await.expect("tagged").is_empty());
+    assert!(env
+        .p
+        .tagged(Kind::DnsRecord, "rec")
+        .await
+        .expect("tagged")
+        .is_empty());
 
-    let new = record(&zone, "web.rec.local.", "rec-2.eu-west-2.elb.amazonaws.com.");
+    let new = record(
+        &zone,
+        "web.rec.local.",
+        "rec-2.eu-west-2.elb.amazonaws.com.",
+    );
     env.p
         .update(&env.call(&web), &w.id, &web_args, &new, &w.outputs)
         .await
         .expect("update");
-    assert_same(&env.read_one(&web, &w.id, &new).await.expect("exists"), &new);
+    assert_same(
+        &env.read_one(&web, &w.id, &new).await.expect("exists"),
+        &new,
+    );
 
     env.p
         .delete(&env.call(&web), &w.id, &new, &w.outputs)
         .await
         .expect("delete");
     let read = env
-        .read(Kind::DnsRecord, &[(&web, &w.id, &new), (&api, &r.id, &api_args)])
+        .read(
+            Kind::DnsRecord,
+            &[(&web, &w.id, &new), (&api, &r.id, &api_args)],
+        )
         .await;
     assert_eq!(read[&web], None);
     assert!(read[&api].is_some(), "the other record is still there");
@@ -227,7 +280,10 @@ async fn dns_record_lifecycle() {
         .delete(&env.call(&web), &w.id, &new, &w.outputs)
         .await
         .expect("delete again");
-    assert_eq!(env.p.find(&env.call(&web), &new, "w").await.expect("find"), None);
+    assert_eq!(
+        env.p.find(&env.call(&web), &new, "w").await.expect("find"),
+        None
+    );
 
     env.p
         .delete(&env.call(&api), &r.id, &api_args, &r.outputs)

@@ -142,7 +142,11 @@ impl Env {
             .send()
             .await
             .expect("vpc");
-        let vpc = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_string();
+        let vpc = vpc
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .expect("vpc id")
+            .to_string();
         let mut subnets = Vec::new();
         for (i, az) in ["eu-west-2a", "eu-west-2b"].iter().enumerate() {
             let s = aws
@@ -154,7 +158,12 @@ impl Env {
                 .send()
                 .await
                 .expect("subnet");
-            subnets.push(s.subnet().and_then(|s| s.subnet_id()).expect("id").to_string());
+            subnets.push(
+                s.subnet()
+                    .and_then(|s| s.subnet_id())
+                    .expect("id")
+                    .to_string(),
+            );
         }
         let lb = aws
             .elbv2
@@ -164,7 +173,10 @@ impl Env {
             .send()
             .await
             .expect("alb");
-        let lb = lb.load_balancers()[0].load_balancer_arn().expect("arn").to_string();
+        let lb = lb.load_balancers()[0]
+            .load_balancer_arn()
+            .expect("arn")
+            .to_string();
         let tg = aws
             .elbv2
             .create_target_group()
@@ -175,7 +187,10 @@ impl Env {
             .send()
             .await
             .expect("target group");
-        let tg = tg.target_groups()[0].target_group_arn().expect("arn").to_string();
+        let tg = tg.target_groups()[0]
+            .target_group_arn()
+            .expect("arn")
+            .to_string();
         aws.elbv2
             .create_listener()
             .load_balancer_arn(lb)
@@ -205,7 +220,13 @@ async fn ecs_cluster_lifecycle() {
     let found = env.p.find(&env.call(&a), &args, "x").await.expect("find");
     assert_eq!(found.map(|f| f.id), Some(created.id.clone()));
     let tagged = env.p.tagged(Kind::EcsCluster, "clu").await.expect("tagged");
-    assert_eq!(tagged, vec![Orphan { address: a.clone(), id: created.id.clone() }]);
+    assert_eq!(
+        tagged,
+        vec![Orphan {
+            address: a.clone(),
+            id: created.id.clone()
+        }]
+    );
 
     let mut new = args.clone();
     new["container_insights"] = json!(false);
@@ -214,7 +235,13 @@ async fn ecs_cluster_lifecycle() {
         .update(&env.call(&a), &created.id, &args, &new, &created.outputs)
         .await
         .expect("update");
-    assert_eq!(env.read_one(&a, &created.id, &new).await.expect("exists").args, new);
+    assert_eq!(
+        env.read_one(&a, &created.id, &new)
+            .await
+            .expect("exists")
+            .args,
+        new
+    );
 
     env.p
         .delete(&env.call(&a), &created.id, &new, &created.outputs)
@@ -232,8 +259,16 @@ async fn task_definition_lifecycle() {
     let env = Env::new("tdef").await;
     let a = addr("task_definition.web");
     let args = env.task_args(&a, "nginx:1");
-    let first = env.p.create(&env.call(&a), &args, "intent-1").await.expect("create");
-    assert!(first.id.contains(":task-definition/tdef-web:"), "{}", first.id);
+    let first = env
+        .p
+        .create(&env.call(&a), &args, "intent-1")
+        .await
+        .expect("create");
+    assert!(
+        first.id.contains(":task-definition/tdef-web:"),
+        "{}",
+        first.id
+    );
     assert_eq!(first.outputs["revision"], json!(1));
     let live = env.read_one(&a, &first.id, &args).await.expect("exists");
     assert_eq!(live.args, args);
@@ -241,7 +276,11 @@ async fn task_definition_lifecycle() {
 
     // Any change is a new revision, made before the old one goes.
     let new = env.task_args(&a, "nginx:2");
-    let second = env.p.create(&env.call(&a), &new, "intent-2").await.expect("create");
+    let second = env
+        .p
+        .create(&env.call(&a), &new, "intent-2")
+        .await
+        .expect("create");
     assert_eq!(second.outputs["revision"], json!(2));
     let err = env
         .p
@@ -251,18 +290,42 @@ async fn task_definition_lifecycle() {
     assert_eq!(err.class, ErrorClass::InvalidInput);
 
     // find adopts the revision of the intent that made it, not just any of the family.
-    let found = env.p.find(&env.call(&a), &args, "intent-1").await.expect("find");
+    let found = env
+        .p
+        .find(&env.call(&a), &args, "intent-1")
+        .await
+        .expect("find");
     assert_eq!(found.map(|f| f.id), Some(first.id.clone()));
-    let found = env.p.find(&env.call(&a), &new, "intent-2").await.expect("find");
+    let found = env
+        .p
+        .find(&env.call(&a), &new, "intent-2")
+        .await
+        .expect("find");
     assert_eq!(found.map(|f| f.id), Some(second.id.clone()));
-    assert_eq!(env.p.find(&env.call(&a), &new, "intent-3").await.expect("find"), None);
-    let mut tagged = env.p.tagged(Kind::TaskDefinition, "tdef").await.expect("tagged");
+    assert_eq!(
+        env.p
+            .find(&env.call(&a), &new, "intent-3")
+            .await
+            .expect("find"),
+        None
+    );
+    let mut tagged = env
+        .p
+        .tagged(Kind::TaskDefinition, "tdef")
+        .await
+        .expect("tagged");
     tagged.sort_by(|x, y| x.id.cmp(&y.id));
     assert_eq!(
         tagged,
         vec![
-            Orphan { address: a.clone(), id: first.id.clone() },
-            Orphan { address: a.clone(), id: second.id.clone() },
+            Orphan {
+                address: a.clone(),
+                id: first.id.clone()
+            },
+            Orphan {
+                address: a.clone(),
+                id: second.id.clone()
+            },
         ]
     );
 
@@ -315,16 +378,32 @@ async fn ecs_service_lifecycle() {
         "placement_strategy": [{"type": "spread", "field": "attribute:ecs.availability-zone"}],
         "tags": env.tags(&a, "web"),
     }));
-    let created = env.p.create(&env.call(&a), &args, "svc-1").await.expect("create");
+    let created = env
+        .p
+        .create(&env.call(&a), &args, "svc-1")
+        .await
+        .expect("create");
     assert!(created.id.contains(":service/"), "{}", created.id);
 
     // Moto drops the deployment configuration, grace period and placement on
     // CreateService: those read back as whatever it says (null / empty), never invented.
     let live = env.read_one(&a, &created.id, &args).await.expect("exists");
-    for key in ["name", "cluster", "task_definition", "desired_count", "launch_type", "load_balancers", "tags"] {
+    for key in [
+        "name",
+        "cluster",
+        "task_definition",
+        "desired_count",
+        "launch_type",
+        "load_balancers",
+        "tags",
+    ] {
         assert_eq!(live.args[key], args[key], "{key}");
     }
-    for key in ["deployment", "health_check_grace_period", "placement_strategy"] {
+    for key in [
+        "deployment",
+        "health_check_grace_period",
+        "placement_strategy",
+    ] {
         let v = &live.args[key];
         assert!(
             *v == args[key] || v.is_null() || *v == json!([]),
@@ -333,10 +412,20 @@ async fn ecs_service_lifecycle() {
     }
     assert_eq!(live.outputs, created.outputs);
 
-    let found = env.p.find(&env.call(&a), &args, "svc-1").await.expect("find");
+    let found = env
+        .p
+        .find(&env.call(&a), &args, "svc-1")
+        .await
+        .expect("find");
     assert_eq!(found.map(|f| f.id), Some(created.id.clone()));
     let tagged = env.p.tagged(Kind::EcsService, "svc").await.expect("tagged");
-    assert_eq!(tagged, vec![Orphan { address: a.clone(), id: created.id.clone() }]);
+    assert_eq!(
+        tagged,
+        vec![Orphan {
+            address: a.clone(),
+            id: created.id.clone()
+        }]
+    );
 
     let mut new = args.clone();
     new["task_definition"] = json!(td2.id);

@@ -60,7 +60,11 @@ impl Env {
         })
     }
 
-    async fn read(&self, kind: Kind, items: &[(&Address, &str, &Attrs)]) -> BTreeMap<Address, Option<Live>> {
+    async fn read(
+        &self,
+        kind: Kind,
+        items: &[(&Address, &str, &Attrs)],
+    ) -> BTreeMap<Address, Option<Live>> {
         let items: Vec<ReadItem> = items
             .iter()
             .map(|(a, id, args)| ReadItem {
@@ -74,7 +78,10 @@ impl Env {
     }
 
     async fn read_one(&self, a: &Address, id: &str, args: &Attrs) -> Option<Live> {
-        self.read(a.kind, &[(a, id, args)]).await.remove(a).expect("an answer")
+        self.read(a.kind, &[(a, id, args)])
+            .await
+            .remove(a)
+            .expect("an answer")
     }
 }
 
@@ -112,7 +119,11 @@ async fn iam_role_lifecycle() {
         "managed_policy_arns": [EC2_ROLE],
         "tags": env.tags(&a, "roles-instance"),
     }));
-    let created = env.p.create(&env.call(&a), &args, "tok-1").await.expect("create");
+    let created = env
+        .p
+        .create(&env.call(&a), &args, "tok-1")
+        .await
+        .expect("create");
     assert_eq!(created.id, "roles-instance");
     let arn = created.outputs["arn"].as_str().expect("arn");
     assert!(arn.ends_with(":role/ecsctl/roles/roles-instance"), "{arn}");
@@ -121,11 +132,26 @@ async fn iam_role_lifecycle() {
     assert_eq!(live.args, args);
     assert_eq!(live.outputs, created.outputs);
 
-    let found = env.p.find(&env.call(&a), &args, "tok-2").await.expect("find");
+    let found = env
+        .p
+        .find(&env.call(&a), &args, "tok-2")
+        .await
+        .expect("find");
     assert_eq!(found.map(|f| f.id), Some(created.id.clone()));
     let tagged = env.p.tagged(Kind::IamRole, "roles").await.expect("tagged");
-    assert_eq!(tagged, vec![Orphan { address: a.clone(), id: created.id.clone() }]);
-    assert!(env.p.tagged(Kind::IamRole, "other").await.expect("tagged").is_empty());
+    assert_eq!(
+        tagged,
+        vec![Orphan {
+            address: a.clone(),
+            id: created.id.clone()
+        }]
+    );
+    assert!(env
+        .p
+        .tagged(Kind::IamRole, "other")
+        .await
+        .expect("tagged")
+        .is_empty());
 
     let mut new = args.clone();
     new["assume_role_policy"] = trust("ecs-tasks.amazonaws.com");
@@ -146,7 +172,13 @@ async fn iam_role_lifecycle() {
         .await
         .expect("delete");
     assert_eq!(env.read_one(&a, &created.id, &new).await, None);
-    assert_eq!(env.p.find(&env.call(&a), &new, "tok-1").await.expect("find"), None);
+    assert_eq!(
+        env.p
+            .find(&env.call(&a), &new, "tok-1")
+            .await
+            .expect("find"),
+        None
+    );
     // Deleting again is success.
     env.p
         .delete(&env.call(&a), &created.id, &new, &outputs)
@@ -169,12 +201,26 @@ async fn a_role_of_the_same_name_made_by_someone_else_is_not_adopted() {
     let other = addr("iam_role.instance");
     let mut theirs = args.clone();
     theirs["tags"]["ecsctl:address"] = json!(other.to_string());
-    env.p.create(&env.call(&other), &theirs, "t1").await.expect("create");
-    assert_eq!(env.p.find(&env.call(&a), &args, "t2").await.expect("find"), None);
+    env.p
+        .create(&env.call(&other), &theirs, "t1")
+        .await
+        .expect("create");
+    assert_eq!(
+        env.p.find(&env.call(&a), &args, "t2").await.expect("find"),
+        None
+    );
     let err = env.p.create(&env.call(&a), &args, "t2").await.unwrap_err();
-    assert!(err.message.contains("was not made for this resource"), "{err}");
+    assert!(
+        err.message.contains("was not made for this resource"),
+        "{err}"
+    );
     args["tags"]["ecsctl:address"] = json!(other.to_string());
-    assert!(env.p.find(&env.call(&other), &args, "t3").await.expect("find").is_some());
+    assert!(env
+        .p
+        .find(&env.call(&other), &args, "t3")
+        .await
+        .expect("find")
+        .is_some());
 }
 
 #[tokio::test]
@@ -191,7 +237,10 @@ async fn instance_profile_lifecycle() {
             "managed_policy_arns": [],
             "tags": env.tags(&a, &format!("prof-{name}")),
         }));
-        env.p.create(&env.call(&a), &args, name).await.expect("role");
+        env.p
+            .create(&env.call(&a), &args, name)
+            .await
+            .expect("role");
         roles.push((a, args));
     }
 
@@ -202,7 +251,11 @@ async fn instance_profile_lifecycle() {
         "role_name": "prof-instance",
         "tags": env.tags(&a, "prof-instance"),
     }));
-    let created = env.p.create(&env.call(&a), &args, "tok").await.expect("create");
+    let created = env
+        .p
+        .create(&env.call(&a), &args, "tok")
+        .await
+        .expect("create");
     assert_eq!(created.id, "prof-instance");
     assert!(created.outputs["arn"]
         .as_str()
@@ -211,8 +264,18 @@ async fn instance_profile_lifecycle() {
     assert_eq!(live.args, args);
     let found = env.p.find(&env.call(&a), &args, "tok").await.expect("find");
     assert_eq!(found.map(|f| f.id), Some(created.id.clone()));
-    let tagged = env.p.tagged(Kind::IamInstanceProfile, "prof").await.expect("tagged");
-    assert_eq!(tagged, vec![Orphan { address: a.clone(), id: created.id.clone() }]);
+    let tagged = env
+        .p
+        .tagged(Kind::IamInstanceProfile, "prof")
+        .await
+        .expect("tagged");
+    assert_eq!(
+        tagged,
+        vec![Orphan {
+            address: a.clone(),
+            id: created.id.clone()
+        }]
+    );
 
     let mut new = args.clone();
     new["role_name"] = json!("prof-spare");
@@ -257,7 +320,11 @@ async fn log_group_lifecycle() {
             "retention_in_days": days,
             "tags": env.tags(&a, &name),
         }));
-        let created = env.p.create(&env.call(&a), &args, svc).await.expect("create");
+        let created = env
+            .p
+            .create(&env.call(&a), &args, svc)
+            .await
+            .expect("create");
         assert_eq!(created.id, name);
         let arn = created.outputs["arn"].as_str().expect("arn");
         assert!(arn.ends_with(&format!(":log-group:{name}")), "{arn}");
@@ -286,12 +353,21 @@ async fn log_group_lifecycle() {
     let mut new = args.clone();
     new["retention_in_days"] = json!(14);
     new["tags"]["Team"] = json!("platform");
-    new["tags"].as_object_mut().expect("tags").remove("Environment");
+    new["tags"]
+        .as_object_mut()
+        .expect("tags")
+        .remove("Environment");
     env.p
         .update(&env.call(a), &created.id, args, &new, &created.outputs)
         .await
         .expect("update");
-    assert_eq!(env.read_one(a, &created.id, &new).await.expect("exists").args, new);
+    assert_eq!(
+        env.read_one(a, &created.id, &new)
+            .await
+            .expect("exists")
+            .args,
+        new
+    );
 
     env.p
         .delete(&env.call(a), &created.id, &new, &created.outputs)
@@ -299,7 +375,10 @@ async fn log_group_lifecycle() {
         .expect("delete");
     let read = env.read(Kind::LogGroup, &items).await;
     assert_eq!(read[&groups[0].0], None);
-    assert!(read[&groups[1].0].is_some(), "the other group is still there");
+    assert!(
+        read[&groups[1].0].is_some(),
+        "the other group is still there"
+    );
     env.p
         .delete(&env.call(a), &created.id, &new, &created.outputs)
         .await

@@ -141,8 +141,15 @@ impl Env {
 
     /// read equals the arguments; find returns the same id; tagged lists it.
     async fn check_created(&self, address: &Address, c: &Created, args: &Json) -> Live {
-        let live = self.read(address, c, args).await.expect("exists after create");
-        assert_eq!(Json::Object(live.args.clone()), *args, "{address} reads back");
+        let live = self
+            .read(address, c, args)
+            .await
+            .expect("exists after create");
+        assert_eq!(
+            Json::Object(live.args.clone()),
+            *args,
+            "{address} reads back"
+        );
         assert_eq!(live.outputs.get("id"), Some(&json!(c.id)));
         let found = self.find(address, args).await.expect("find after create");
         assert_eq!(found.id, c.id, "{address}: find returns the created id");
@@ -204,10 +211,7 @@ async fn vpc_lifecycle() {
     let mut new = args.clone();
     new["enable_dns_hostnames"] = json!(false);
     new["tags"]["Environment"] = json!("staging");
-    new["tags"]
-        .as_object_mut()
-        .expect("tags")
-        .remove("Name");
+    new["tags"].as_object_mut().expect("tags").remove("Name");
     let outputs = env.update(&a, &c, &args, &new).await;
     assert_eq!(outputs.get("id"), Some(&json!(c.id)));
     let live = env.read(&a, &c, &new).await.expect("exists");
@@ -337,7 +341,8 @@ async fn route_table_lifecycle() {
     };
     let nat = {
         let a = addr("nat_gateway.main[0]");
-        let args = json!({"subnet_id": s0.id, "allocation_id": eip.id, "tags": env.tags(&a, "nat")});
+        let args =
+            json!({"subnet_id": s0.id, "allocation_id": eip.id, "tags": env.tags(&a, "nat")});
         env.create(&a, &args).await
     };
 
@@ -350,10 +355,15 @@ async fn route_table_lifecycle() {
     });
     let c = env.create(&a, &args).await;
     assert!(c.id.starts_with("rtb-"), "{}", c.id);
-    let assoc = c.outputs["association_ids"][&s0.id].as_str().expect("association id");
+    let assoc = c.outputs["association_ids"][&s0.id]
+        .as_str()
+        .expect("association id");
     assert!(assoc.starts_with("rtbassoc-"), "{assoc}");
     let live = env.check_created(&a, &c, &args).await;
-    assert_eq!(live.outputs["association_ids"], c.outputs["association_ids"]);
+    assert_eq!(
+        live.outputs["association_ids"],
+        c.outputs["association_ids"]
+    );
 
     // ReplaceRoute (igw → nat), CreateRoute, and move the association to the other subnet.
     let mut new = args.clone();
@@ -395,8 +405,14 @@ async fn eip_and_nat_gateway_lifecycle() {
     let eargs = json!({"domain": "vpc", "tags": env.tags(&ea, "net-nat-nat-0")});
     let eip = env.create(&ea, &eargs).await;
     assert!(eip.id.starts_with("eipalloc-"), "{}", eip.id);
-    let public_ip = eip.outputs["public_ip"].as_str().expect("public ip").to_string();
-    assert!(public_ip.parse::<std::net::Ipv4Addr>().is_ok(), "{public_ip}");
+    let public_ip = eip.outputs["public_ip"]
+        .as_str()
+        .expect("public ip")
+        .to_string();
+    assert!(
+        public_ip.parse::<std::net::Ipv4Addr>().is_ok(),
+        "{public_ip}"
+    );
     let live = env.check_created(&ea, &eip, &eargs).await;
     assert_eq!(live.outputs["public_ip"], json!(public_ip));
 

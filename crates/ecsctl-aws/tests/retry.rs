@@ -87,7 +87,10 @@ fn provider(rules: &[&Rule], settings: &RetrySettings, capture: Option<&Capture>
     if let Some(c) = capture {
         interceptors.push(SharedInterceptor::new(c.clone()));
     }
-    AwsProvider::new("hello", Clients::from_conf_settings(&conf, settings, &interceptors))
+    AwsProvider::new(
+        "hello",
+        Clients::from_conf_settings(&conf, settings, &interceptors),
+    )
 }
 
 fn throttled(code: &'static str) -> impl Fn() -> DescribeSubnetsError {
@@ -152,7 +155,10 @@ async fn throttling_past_the_attempts_reaches_the_caller_as_throttled() {
         .build();
     let p = provider(&[&rule], &tiny_backoff(2), None);
     let (_, item) = subnet_item();
-    let e = p.read(Kind::Subnet, &[item]).await.expect_err("out of attempts");
+    let e = p
+        .read(Kind::Subnet, &[item])
+        .await
+        .expect_err("out of attempts");
     assert_eq!(e.class, ErrorClass::Throttled, "{e}");
     assert_eq!(e.code.as_deref(), Some("RequestLimitExceeded"));
     assert_eq!(rule.num_calls(), 2);
@@ -205,7 +211,10 @@ async fn nat_gateway_create_waits_through_pending_and_reports_progress() {
         progress: &notes,
         options: &opts,
     };
-    let c = p.create(&call, &nat_args(), "tok-1").await.expect("created");
+    let c = p
+        .create(&call, &nat_args(), "tok-1")
+        .await
+        .expect("created");
     assert_eq!(c.id, "nat-1");
     assert_eq!(poll.num_calls(), 3);
     let notes = notes.0.lock().expect("lock").clone();
@@ -238,7 +247,10 @@ async fn a_nat_gateway_that_never_becomes_available_times_out_at_the_deadline() 
         options: &opts,
     };
     let start = tokio::time::Instant::now();
-    let e = p.create(&call, &nat_args(), "tok-1").await.expect_err("never available");
+    let e = p
+        .create(&call, &nat_args(), "tok-1")
+        .await
+        .expect_err("never available");
     let waited = start.elapsed();
     assert_eq!(e.class, ErrorClass::Timeout, "{e}");
     assert_eq!(e.address, Some(a));
@@ -275,7 +287,11 @@ async fn nat_gateway_delete_waits_until_deleted() {
     p.delete(&call, "nat-1", &nat_args(), &Attrs::new())
         .await
         .expect("deleted");
-    assert_eq!(poll.num_calls(), 3, "returns only once the gateway is deleted");
+    assert_eq!(
+        poll.num_calls(),
+        3,
+        "returns only once the gateway is deleted"
+    );
     let notes = notes.0.lock().expect("lock").clone();
     assert_eq!(notes.len(), 2, "{notes:?}");
     assert!(notes[0].starts_with("waiting for NAT gateway nat-1 to be deleted"));
@@ -304,8 +320,14 @@ async fn a_failed_nat_gateway_fails_with_its_reason() {
         progress: &Quiet,
         options: &opts,
     };
-    let e = p.create(&call, &nat_args(), "tok-1").await.expect_err("failed");
-    assert!(e.message.contains("has no Internet gateway attached"), "{e}");
+    let e = p
+        .create(&call, &nat_args(), "tok-1")
+        .await
+        .expect_err("failed");
+    assert!(
+        e.message.contains("has no Internet gateway attached"),
+        "{e}"
+    );
     assert_ne!(e.class, ErrorClass::Timeout);
 }
 

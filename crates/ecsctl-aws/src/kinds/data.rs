@@ -42,13 +42,14 @@ async fn zones(aws: &Clients, count: usize) -> Result<Vec<String>, ProviderError
         .filters(filter("state", ["available"]))
         .send()
         .await
-        .map_err(|e| {
-            error::with_context(error::map(e), "while listing the availability zones")
-        })?;
+        .map_err(|e| error::with_context(error::map(e), "while listing the availability zones"))?;
     let mut names: Vec<String> = out
         .availability_zones()
         .iter()
-        .filter(|z| z.state().is_none_or(|s| *s == AvailabilityZoneState::Available))
+        .filter(|z| {
+            z.state()
+                .is_none_or(|s| *s == AvailabilityZoneState::Available)
+        })
         // Local and Wavelength zones are opt-in extensions, not zones to spread over.
         .filter(|z| z.zone_type().is_none_or(|t| t == "availability-zone"))
         .filter_map(|z| z.zone_name().map(str::to_string))
@@ -119,7 +120,10 @@ async fn account(aws: &Clients) -> Result<String, ProviderError> {
         .await
         .map_err(|e| error::with_context(error::map(e), "checking the AWS credentials"))?;
     out.account().map(str::to_string).ok_or_else(|| {
-        ProviderError::new(ErrorClass::Other, "STS GetCallerIdentity returned no account")
+        ProviderError::new(
+            ErrorClass::Other,
+            "STS GetCallerIdentity returned no account",
+        )
     })
 }
 
@@ -129,21 +133,24 @@ mod tests {
 
     #[test]
     fn too_few_zones_says_how_many_exist() {
-        let e = pick(vec!["eu-west-2a".into(), "eu-west-2b".into()], 3, "eu-west-2")
-            .unwrap_err();
+        let e = pick(
+            vec!["eu-west-2a".into(), "eu-west-2b".into()],
+            3,
+            "eu-west-2",
+        )
+        .unwrap_err();
         assert_eq!(e.class, ErrorClass::InvalidInput);
         assert!(e.message.contains("only 2 available"), "{}", e.message);
-        assert!(e.message.contains("eu-west-2a, eu-west-2b"), "{}", e.message);
+        assert!(
+            e.message.contains("eu-west-2a, eu-west-2b"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn picks_the_first_in_name_order() {
-        let got = pick(
-            vec!["a".into(), "b".into(), "c".into()],
-            2,
-            "r",
-        )
-        .expect("enough");
+        let got = pick(vec!["a".into(), "b".into(), "c".into()], 2, "r").expect("enough");
         assert_eq!(got, vec!["a".to_string(), "b".to_string()]);
     }
 }

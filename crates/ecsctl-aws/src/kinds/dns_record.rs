@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 
 pub struct DnsRecord;
 
-fn built<T>(r: Result<T, aws_smithy_types::error::operation::BuildError>) -> Result<T, ProviderError> {
+fn built<T>(
+    r: Result<T, aws_smithy_types::error::operation::BuildError>,
+) -> Result<T, ProviderError> {
     r.map_err(|e| ProviderError::new(ErrorClass::InvalidInput, e.to_string()))
 }
 
@@ -100,11 +102,19 @@ async fn change(
     action: ChangeAction,
     set: ResourceRecordSet,
 ) -> Result<(), ProviderError> {
-    tracing::debug!(zone, name = set.name(), action = action.as_str(), "route53 ChangeResourceRecordSets");
+    tracing::debug!(
+        zone,
+        name = set.name(),
+        action = action.as_str(),
+        "route53 ChangeResourceRecordSets"
+    );
     let batch = built(
         ChangeBatch::builder()
             .changes(built(
-                Change::builder().action(action).resource_record_set(set).build(),
+                Change::builder()
+                    .action(action)
+                    .resource_record_set(set)
+                    .build(),
             )?)
             .build(),
     )?;
@@ -295,13 +305,16 @@ impl Handler for DnsRecord {
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         let mut by_zone: BTreeMap<String, Vec<(&ReadItem, String, String)>> = BTreeMap::new();
         for item in items {
-            let (zone, name, kind) = parts(&item.id, &item.args).map_err(|e| e.at(&item.address))?;
+            let (zone, name, kind) =
+                parts(&item.id, &item.args).map_err(|e| e.at(&item.address))?;
             by_zone.entry(zone).or_default().push((item, name, kind));
         }
         let mut out = BTreeMap::new();
         for (zone, records) in by_zone {
-            let wanted: Vec<(String, String)> =
-                records.iter().map(|(_, n, k)| (n.clone(), k.clone())).collect();
+            let wanted: Vec<(String, String)> = records
+                .iter()
+                .map(|(_, n, k)| (n.clone(), k.clone()))
+                .collect();
             let sets = list_named(aws, &zone, &wanted).await?.unwrap_or_default();
             for (item, name, kind) in records {
                 let found = sets.iter().find(|s| {
@@ -326,7 +339,10 @@ mod tests {
     #[test]
     fn ids_split_back_into_zone_name_and_type() {
         let (z, n, t) = parts("Z1/web.myorg.local./A", &Attrs::new()).unwrap();
-        assert_eq!((z.as_str(), n.as_str(), t.as_str()), ("Z1", "web.myorg.local.", "A"));
+        assert_eq!(
+            (z.as_str(), n.as_str(), t.as_str()),
+            ("Z1", "web.myorg.local.", "A")
+        );
         assert!(parts("nonsense", &Attrs::new()).is_err());
     }
 
@@ -334,7 +350,10 @@ mod tests {
     fn names_sort_like_route53_lists_them() {
         let mut names = vec!["web.b.local.", "api.a.local.", "a.local.", "Zed.a.local"];
         names.sort_by(|a, b| route53_order(a, b));
-        assert_eq!(names, vec!["a.local.", "api.a.local.", "Zed.a.local", "web.b.local."]);
+        assert_eq!(
+            names,
+            vec!["a.local.", "api.a.local.", "Zed.a.local", "web.b.local."]
+        );
         assert_eq!(canonical("\\052.A.local"), "*.a.local.");
     }
 }

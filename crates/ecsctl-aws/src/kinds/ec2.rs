@@ -131,7 +131,10 @@ pub async fn sync_tags(
         ec2.delete_tags()
             .resources(id)
             .set_tags(Some(
-                remove.iter().map(|k| Tag::builder().key(k).build()).collect(),
+                remove
+                    .iter()
+                    .map(|k| Tag::builder().key(k).build())
+                    .collect(),
             ))
             .send()
             .await
@@ -299,7 +302,11 @@ mod tests {
             .build();
         let attached = NetworkInterface::builder()
             .network_interface_id("eni-2")
-            .attachment(NetworkInterfaceAttachment::builder().instance_id("i-9").build())
+            .attachment(
+                NetworkInterfaceAttachment::builder()
+                    .instance_id("i-9")
+                    .build(),
+            )
             .build();
         assert_eq!(
             holders(&[eni, attached]),

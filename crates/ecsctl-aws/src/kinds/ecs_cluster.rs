@@ -130,7 +130,10 @@ async fn describe(aws: &Clients, ids: &[String]) -> Result<Vec<Cluster>, Provide
 /// ECS refuses to delete a cluster that still has services, tasks or instances: that is a
 /// dependency the engine retries.
 fn classify(mut e: ProviderError) -> ProviderError {
-    if e.code.as_deref().is_some_and(|c| c.starts_with("ClusterContains")) {
+    if e.code
+        .as_deref()
+        .is_some_and(|c| c.starts_with("ClusterContains"))
+    {
         e.class = ErrorClass::DependencyViolation;
     }
     e
@@ -146,7 +149,10 @@ impl Handler for EcsCluster {
         _token: &str,
     ) -> Result<Created, ProviderError> {
         let name = args::str(args, "name")?;
-        let insights_on = args.get("container_insights").and_then(Json::as_bool).unwrap_or(false);
+        let insights_on = args
+            .get("container_insights")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
         tracing::debug!(name, "ecs CreateCluster");
         // CreateCluster is idempotent by name: a retry answers the same cluster.
         let tags = ecs_tags(args);
@@ -189,8 +195,16 @@ impl Handler for EcsCluster {
         new: &Attrs,
         outputs: &Attrs,
     ) -> Result<Attrs, ProviderError> {
-        let on = new.get("container_insights").and_then(Json::as_bool).unwrap_or(false);
-        if old.get("container_insights").and_then(Json::as_bool).unwrap_or(false) != on {
+        let on = new
+            .get("container_insights")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
+        if old
+            .get("container_insights")
+            .and_then(Json::as_bool)
+            .unwrap_or(false)
+            != on
+        {
             tracing::debug!(cluster = id, "ecs UpdateCluster");
             aws.ecs
                 .update_cluster()

@@ -512,10 +512,8 @@ impl Handler for EcsService {
             .set_deployment_configuration(deployment(new)?);
         let lbs = load_balancers(new)?;
         if !lbs.is_empty() {
-            req = req.set_health_check_grace_period_seconds(int32(
-                new,
-                "health_check_grace_period",
-            )?);
+            req =
+                req.set_health_check_grace_period_seconds(int32(new, "health_check_grace_period")?);
         }
         if changed("load_balancers") {
             req = req.set_load_balancers(Some(lbs));
@@ -523,10 +521,15 @@ impl Handler for EcsService {
         if changed("placement_strategy") {
             req = req.set_placement_strategy(Some(placement(new)?));
         }
-        let tags_only = ["task_definition", "desired_count", "deployment", "load_balancers"]
-            .iter()
-            .chain(&["health_check_grace_period", "placement_strategy"])
-            .all(|k| !changed(k));
+        let tags_only = [
+            "task_definition",
+            "desired_count",
+            "deployment",
+            "load_balancers",
+        ]
+        .iter()
+        .chain(&["health_check_grace_period", "placement_strategy"])
+        .all(|k| !changed(k));
         if !tags_only {
             retry_iam_propagation(call, || {
                 let req = req.clone();
@@ -733,7 +736,9 @@ mod tests {
         for (id, message) in events.iter().rev() {
             s = s.events(ServiceEvent::builder().id(*id).message(*message).build());
         }
-        DescribeServicesOutput::builder().services(s.build()).build()
+        DescribeServicesOutput::builder()
+            .services(s.build())
+            .build()
     }
 
     fn no_stopped_tasks() -> Rule {
@@ -757,7 +762,10 @@ mod tests {
                         deployment("PRIMARY", 0, 2, "IN_PROGRESS"),
                         deployment("ACTIVE", 2, 2, "COMPLETED"),
                     ],
-                    &[("e1", "has started 2 tasks"), ("e2", "registered 1 targets")],
+                    &[
+                        ("e1", "has started 2 tasks"),
+                        ("e2", "registered 1 targets"),
+                    ],
                 )
             })
             .output(|| {

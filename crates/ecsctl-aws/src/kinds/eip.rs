@@ -38,7 +38,9 @@ impl Handler for Eip {
             .send()
             .await
             .map_err(error::map)?;
-        let id = out.allocation_id().ok_or_else(|| no_id("AllocateAddress"))?;
+        let id = out
+            .allocation_id()
+            .ok_or_else(|| no_id("AllocateAddress"))?;
         Ok(Created {
             id: id.to_string(),
             outputs: outputs(id, out.public_ip()),
@@ -65,12 +67,12 @@ impl Handler for Eip {
             .iter()
             .find(|a| ec2::is_at(a.tags(), call))
             .and_then(|a| {
-            let id = a.allocation_id()?;
-            Some(Created {
-                id: id.to_string(),
-                outputs: outputs(id, a.public_ip()),
-            })
-        }))
+                let id = a.allocation_id()?;
+                Some(Created {
+                    id: id.to_string(),
+                    outputs: outputs(id, a.public_ip()),
+                })
+            }))
     }
 
     async fn update(

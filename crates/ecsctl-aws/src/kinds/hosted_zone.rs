@@ -164,7 +164,8 @@ fn outputs(id: &str, name_servers: &[String]) -> Attrs {
 }
 
 fn same_name(a: &str, b: &str) -> bool {
-    a.trim_end_matches('.').eq_ignore_ascii_case(b.trim_end_matches('.'))
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
 }
 
 /// The zones named `name`.
@@ -191,7 +192,10 @@ async fn zones_named(aws: &Clients, name: &str) -> Result<Vec<AwsZone>, Provider
         }
         if resp.is_truncated() && !past {
             if let Some(d) = resp.next_dns_name() {
-                next = Some((d.to_string(), resp.next_hosted_zone_id().map(str::to_string)));
+                next = Some((
+                    d.to_string(),
+                    resp.next_hosted_zone_id().map(str::to_string),
+                ));
             }
         }
     }
@@ -419,10 +423,7 @@ impl Handler for HostedZone {
                     .unwrap_or_default();
                 let mut args = Attrs::new();
                 args.insert("name".into(), json!(zone.name()));
-                args.insert(
-                    "vpc_id".into(),
-                    json!(vpc.and_then(|v| v.vpc_id())),
-                );
+                args.insert("vpc_id".into(), json!(vpc.and_then(|v| v.vpc_id())));
                 args.insert(
                     "vpc_region".into(),
                     json!(vpc.and_then(|v| v.vpc_region()).map(|r| r.as_str())),

@@ -266,10 +266,7 @@ impl Handler for IamInstanceProfile {
         let mut out = BTreeMap::new();
         while let Some(joined) = tasks.join_next().await {
             let (address, found) = joined.map_err(|e| {
-                ProviderError::new(
-                    ErrorClass::Other,
-                    format!("reading instance profiles: {e}"),
-                )
+                ProviderError::new(ErrorClass::Other, format!("reading instance profiles: {e}"))
             })?;
             let found = found.map_err(|e| e.at(&address))?;
             out.insert(address, found.as_ref().map(live));

@@ -138,7 +138,10 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 3);
         let notes = notes.0.lock().unwrap();
         assert_eq!(notes.len(), 2, "{notes:?}");
-        assert!(notes[0].contains("Invalid IAM Instance Profile"), "{notes:?}");
+        assert!(
+            notes[0].contains("Invalid IAM Instance Profile"),
+            "{notes:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -153,7 +156,10 @@ mod tests {
         let calls = AtomicUsize::new(0);
         let got: Result<(), _> = retry_iam_propagation(&call, || async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(ProviderError::new(ErrorClass::AccessDenied, "not authorized to perform: iam:PassRole"))
+            Err(ProviderError::new(
+                ErrorClass::AccessDenied,
+                "not authorized to perform: iam:PassRole",
+            ))
         })
         .await;
         assert_eq!(got.unwrap_err().class, ErrorClass::AccessDenied);

@@ -544,8 +544,7 @@ impl Handler for IamRole {
                 }
             };
             let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
-            if let Some(o) = args::orphan(Kind::IamRole, &tags, role.role_name()).filter(|_| ours)
-            {
+            if let Some(o) = args::orphan(Kind::IamRole, &tags, role.role_name()).filter(|_| ours) {
                 out.push(o);
             }
         }

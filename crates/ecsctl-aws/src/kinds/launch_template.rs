@@ -424,7 +424,9 @@ mod tests {
         assert_eq!(d.key_name(), None);
         let decoded =
             aws_smithy_types::base64::decode(d.user_data().expect("user data")).expect("base64");
-        assert!(String::from_utf8(decoded).expect("utf8").contains("ECS_CLUSTER=hello"));
+        assert!(String::from_utf8(decoded)
+            .expect("utf8")
+            .contains("ECS_CLUSTER=hello"));
     }
 
     #[test]

@@ -150,7 +150,9 @@ async fn live(aws: &Clients, g: &AwsLogGroup) -> Result<Option<Live>, ProviderEr
     args.insert("name".into(), json!(name));
     args.insert(
         "retention_in_days".into(),
-        g.retention_in_days().map(|d| json!(d)).unwrap_or(Json::Null),
+        g.retention_in_days()
+            .map(|d| json!(d))
+            .unwrap_or(Json::Null),
     );
     args.insert("tags".into(), args::read_tags(tags));
     Ok(Some(Live {
@@ -197,7 +199,12 @@ impl Handler for LogGroup {
                 });
             }
         }
-        set_retention(aws, name, args.get("retention_in_days").and_then(Json::as_i64)).await?;
+        set_retention(
+            aws,
+            name,
+            args.get("retention_in_days").and_then(Json::as_i64),
+        )
+        .await?;
         let g = get(aws, name).await?.ok_or_else(|| {
             ProviderError::new(
                 ErrorClass::Other,
@@ -223,10 +230,12 @@ impl Handler for LogGroup {
             return Ok(None);
         };
         let tags = tags_of(aws, &arn).await?.unwrap_or_default();
-        Ok(args::tags_match(args, &call.address.to_string(), &tags).then(|| Created {
-            id: name.to_string(),
-            outputs: outputs(name, &arn),
-        }))
+        Ok(
+            args::tags_match(args, &call.address.to_string(), &tags).then(|| Created {
+                id: name.to_string(),
+                outputs: outputs(name, &arn),
+            }),
+        )
     }
 
     async fn update(

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 pub mod autoscaling_group;
 pub mod data;
-pub(crate) mod ec2;
 pub mod dns_record;
+pub(crate) mod ec2;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod eip;

@@ -100,12 +100,12 @@ impl Handler for RouteTable {
             .iter()
             .find(|t| ec2::is_at(t.tags(), call))
             .and_then(|t| {
-            let id = t.route_table_id()?;
-            Some(Created {
-                id: id.to_string(),
-                outputs: outputs(id, &live_associations(t)),
-            })
-        }))
+                let id = t.route_table_id()?;
+                Some(Created {
+                    id: id.to_string(),
+                    outputs: outputs(id, &live_associations(t)),
+                })
+            }))
     }
 
     async fn update(
@@ -335,7 +335,10 @@ async fn describe_one(aws: &Clients, id: &str) -> Result<Rtb, ProviderError> {
         .into_iter()
         .next()
         .ok_or_else(|| {
-            ProviderError::new(ErrorClass::NotFound, format!("route table {id} does not exist"))
+            ProviderError::new(
+                ErrorClass::NotFound,
+                format!("route table {id} does not exist"),
+            )
         })
 }
 
@@ -365,7 +368,10 @@ async fn create_route(
             if fresh && e.code.as_deref() == Some("RouteAlreadyExists") {
                 Ok(())
             } else {
-                Err(error::with_context(e, &format!("creating the route to {dest}")))
+                Err(error::with_context(
+                    e,
+                    &format!("creating the route to {dest}"),
+                ))
             }
         }
     }
@@ -387,9 +393,9 @@ async fn replace_route(
         Target::Gateway(g) => call.gateway_id(g),
         Target::Nat(n) => call.nat_gateway_id(n),
     };
-    call.send()
-        .await
-        .map_err(|e| error::with_context(error::map(e), &format!("replacing the route to {dest}")))?;
+    call.send().await.map_err(|e| {
+        error::with_context(error::map(e), &format!("replacing the route to {dest}"))
+    })?;
     Ok(())
 }
 
@@ -409,7 +415,10 @@ async fn delete_route(aws: &Clients, id: &str, dest: &str) -> Result<(), Provide
             if gone(&e) {
                 Ok(())
             } else {
-                Err(error::with_context(e, &format!("deleting the route to {dest}")))
+                Err(error::with_context(
+                    e,
+                    &format!("deleting the route to {dest}"),
+                ))
             }
         }
     }
@@ -435,7 +444,10 @@ async fn associate(aws: &Clients, id: &str, subnet: &str) -> Result<Option<Strin
                     return Ok(None);
                 }
             }
-            Err(error::with_context(e, &format!("associating subnet {subnet}")))
+            Err(error::with_context(
+                e,
+                &format!("associating subnet {subnet}"),
+            ))
         }
     }
 }
@@ -475,11 +487,17 @@ mod tests {
         let both = into_attrs(json!({"routes": [
             {"destination_cidr_block": "0.0.0.0/0", "gateway_id": "igw-1", "nat_gateway_id": "nat-1"},
         ]}));
-        assert_eq!(desired_routes(&both).unwrap_err().class, ErrorClass::InvalidInput);
+        assert_eq!(
+            desired_routes(&both).unwrap_err().class,
+            ErrorClass::InvalidInput
+        );
         let twice = into_attrs(json!({"routes": [
             {"destination_cidr_block": "0.0.0.0/0", "gateway_id": "igw-1"},
             {"destination_cidr_block": "0.0.0.0/0", "nat_gateway_id": "nat-1"},
         ]}));
-        assert!(desired_routes(&twice).unwrap_err().message.contains("two routes"));
+        assert!(desired_routes(&twice)
+            .unwrap_err()
+            .message
+            .contains("two routes"));
     }
 }

@@ -129,7 +129,10 @@ fn desired(args: &Attrs, egress: bool) -> Result<Vec<Rule>, ProviderError> {
     for r in args::objects(args, name)? {
         let protocol = protocol(r.get("protocol"))?;
         let from = r.get("from_port").and_then(Json::as_i64).unwrap_or(0) as i32;
-        let to = r.get("to_port").and_then(Json::as_i64).unwrap_or(i64::from(from)) as i32;
+        let to = r
+            .get("to_port")
+            .and_then(Json::as_i64)
+            .unwrap_or(i64::from(from)) as i32;
         let (from_port, to_port) = ports(&protocol, from, to);
         let description = args::opt_str(r, "description")
             .filter(|d| !d.is_empty())
@@ -166,7 +169,11 @@ fn desired(args: &Attrs, egress: bool) -> Result<Vec<Rule>, ProviderError> {
 /// A rule as AWS lists it; `None` for prefix-list rules.
 fn live_rule(r: &SecurityGroupRule) -> Option<Rule> {
     let protocol = r.ip_protocol()?.to_ascii_lowercase();
-    let protocol = if protocol == "-1" { protocol } else { protocol_name(protocol) };
+    let protocol = if protocol == "-1" {
+        protocol
+    } else {
+        protocol_name(protocol)
+    };
     let peer = if let Some(c) = r.cidr_ipv4() {
         Peer::Cidr(c.to_string())
     } else if let Some(c) = r.cidr_ipv6() {
@@ -469,7 +476,12 @@ async fn authorize(aws: &Clients, id: &str, rules: &[&Rule]) -> Result<(), Provi
         if perms.is_empty() {
             continue;
         }
-        tracing::debug!(id, count = perms.len(), egress, "AuthorizeSecurityGroup rules");
+        tracing::debug!(
+            id,
+            count = perms.len(),
+            egress,
+            "AuthorizeSecurityGroup rules"
+        );
         let result = if egress {
             aws.ec2
                 .authorize_security_group_egress()
@@ -547,7 +559,10 @@ mod tests {
         assert_eq!(ingress.len(), 3);
         assert!(ingress.iter().all(|r| r.protocol == "tcp"));
         assert_eq!(
-            ingress.iter().filter(|r| r.description.as_deref() == Some("web")).count(),
+            ingress
+                .iter()
+                .filter(|r| r.description.as_deref() == Some("web"))
+                .count(),
             2
         );
         let egress = desired(&args, true).expect("egress");
@@ -561,8 +576,12 @@ mod tests {
 
     #[test]
     fn a_rule_without_peer_is_refused() {
-        let args = into_attrs(json!({"ingress": [{"protocol": "tcp", "from_port": 1, "to_port": 2}]}));
-        assert_eq!(desired(&args, false).unwrap_err().class, ErrorClass::InvalidInput);
+        let args =
+            into_attrs(json!({"ingress": [{"protocol": "tcp", "from_port": 1, "to_port": 2}]}));
+        assert_eq!(
+            desired(&args, false).unwrap_err().class,
+            ErrorClass::InvalidInput
+        );
     }
 
     #[test]

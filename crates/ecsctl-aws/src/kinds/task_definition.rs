@@ -13,8 +13,8 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, KeyValuePair, LogConfiguration, LogDriver, NetworkMode,
-    PortMapping, SortOrder, Tag, TaskDefinition as AwsTaskDefinition, TaskDefinitionFamilyStatus, TaskDefinitionField,
-    TaskDefinitionStatus, TransportProtocol,
+    PortMapping, SortOrder, Tag, TaskDefinition as AwsTaskDefinition, TaskDefinitionFamilyStatus,
+    TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 use ecsctl_graph::{Address, Kind};
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
@@ -79,10 +79,8 @@ fn container(c: &Attrs) -> Result<ContainerDefinition, ProviderError> {
         );
     }
     if let Some(Json::Object(lc)) = c.get("log_configuration") {
-        let options: Option<HashMap<String, String>> = lc
-            .get("options")
-            .and_then(Json::as_object)
-            .map(|m| {
+        let options: Option<HashMap<String, String>> =
+            lc.get("options").and_then(Json::as_object).map(|m| {
                 m.iter()
                     .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
                     .collect()
@@ -241,7 +239,9 @@ fn live(td: &AwsTaskDefinition, tags: &[Tag], applied: &Attrs) -> Option<Live> {
     args.insert("family".into(), json!(td.family().unwrap_or_default()));
     args.insert(
         "execution_role_arn".into(),
-        td.execution_role_arn().map(|a| json!(a)).unwrap_or(Json::Null),
+        td.execution_role_arn()
+            .map(|a| json!(a))
+            .unwrap_or(Json::Null),
     );
     args.insert(
         "task_role_arn".into(),
@@ -249,7 +249,9 @@ fn live(td: &AwsTaskDefinition, tags: &[Tag], applied: &Attrs) -> Option<Live> {
     );
     args.insert(
         "network_mode".into(),
-        td.network_mode().map(|m| json!(m.as_str())).unwrap_or(Json::Null),
+        td.network_mode()
+            .map(|m| json!(m.as_str()))
+            .unwrap_or(Json::Null),
     );
     args.insert(
         "requires_compatibilities".into(),
@@ -260,7 +262,9 @@ fn live(td: &AwsTaskDefinition, tags: &[Tag], applied: &Attrs) -> Option<Live> {
             .collect::<Vec<_>>()),
     );
     args.insert("container_definitions".into(), Json::Array(containers));
-    let pairs = ecs_tag_pairs(tags).into_iter().filter(|(k, _)| k != TOKEN_TAG);
+    let pairs = ecs_tag_pairs(tags)
+        .into_iter()
+        .filter(|(k, _)| k != TOKEN_TAG);
     args.insert("tags".into(), args::read_tags(pairs));
     Some(Live {
         args,
@@ -272,9 +276,14 @@ fn live(td: &AwsTaskDefinition, tags: &[Tag], applied: &Attrs) -> Option<Live> {
 fn is_gone(e: &ProviderError) -> bool {
     e.class == ErrorClass::NotFound
         || (e.code.as_deref() == Some("ClientException")
-            && ["unable to describe", "does not exist", "not found", "inactive"]
-                .iter()
-                .any(|p| e.message.to_ascii_lowercase().contains(p)))
+            && [
+                "unable to describe",
+                "does not exist",
+                "not found",
+                "inactive",
+            ]
+            .iter()
+            .any(|p| e.message.to_ascii_lowercase().contains(p)))
 }
 
 /// The revision `arn` with its tags, or None when it is gone or deregistered.
@@ -293,7 +302,10 @@ async fn describe(
     {
         Ok(out) => Ok(out
             .task_definition()
-            .filter(|td| td.status().is_none_or(|s| *s == TaskDefinitionStatus::Active))
+            .filter(|td| {
+                td.status()
+                    .is_none_or(|s| *s == TaskDefinitionStatus::Active)
+            })
             .map(|td| (td.clone(), out.tags().to_vec()))),
         Err(e) => {
             let e = error::map(e);

@@ -231,11 +231,7 @@ async fn set_dns(
     Ok(())
 }
 
-async fn attribute(
-    aws: &Clients,
-    id: &str,
-    name: VpcAttributeName,
-) -> Result<bool, ProviderError> {
+async fn attribute(aws: &Clients, id: &str, name: VpcAttributeName) -> Result<bool, ProviderError> {
     tracing::debug!(id, attribute = name.as_str(), "DescribeVpcAttribute");
     let out = aws
         .ec2
