@@ -221,17 +221,19 @@ fn write_bumped(path: &Path, state: &State) -> Result<(), StateError> {
             source,
         }
     };
-    let mut text = serde_json::to_string_pretty(state)
-        .map_err(|e| io_err("serialise the state for")(io::Error::new(io::ErrorKind::InvalidData, e)))?;
+    let mut text = serde_json::to_string_pretty(state).map_err(|e| {
+        io_err("serialise the state for")(io::Error::new(io::ErrorKind::InvalidData, e))
+    })?;
     text.push('\n');
 
-    let new = TempFile::create(path, text.as_bytes()).map_err(io_err("write a temp file beside"))?;
+    let new =
+        TempFile::create(path, text.as_bytes()).map_err(io_err("write a temp file beside"))?;
 
     match fs::read(path) {
         Ok(previous) => {
             let backup = backup_path(path);
-            let tmp = TempFile::create(&backup, &previous)
-                .map_err(io_err("write the backup of"))?;
+            let tmp =
+                TempFile::create(&backup, &previous).map_err(io_err("write the backup of"))?;
             tmp.rename_to(&backup)
                 .map_err(io_err("replace the backup of"))?;
         }
@@ -382,7 +384,11 @@ mod tests {
         let path = dir.path().join("s.state.json");
         fs::write(&path, text).unwrap();
         let err = read(&path).expect_err("the state should be refused");
-        assert_eq!(fs::read_to_string(&path).unwrap(), text, "file was modified");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            text,
+            "file was modified"
+        );
         assert_eq!(names_in(dir.path()), ["s.state.json"]);
         err
     }
@@ -455,7 +461,10 @@ mod tests {
         let path = dir.path().join("s.state.json");
         let mut state = sample();
         write(&path, &mut state).unwrap();
-        assert!(!backup_path(&path).exists(), "no backup before a second write");
+        assert!(
+            !backup_path(&path).exists(),
+            "no backup before a second write"
+        );
         let first = fs::read(&path).unwrap();
 
         state.resources.clear();
@@ -497,7 +506,10 @@ mod tests {
         }
         let msg = err.to_string();
         assert!(msg.contains("is corrupt at line 3, column 13"), "{msg}");
-        assert!(msg.contains("s.state.json.backup holds the previous version"), "{msg}");
+        assert!(
+            msg.contains("s.state.json.backup holds the previous version"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -509,17 +521,28 @@ mod tests {
         let err = refused(&text[..text.len() / 2]);
         assert!(matches!(err, StateError::Corrupt { .. }), "{err:?}");
         let err = refused("");
-        assert!(matches!(err, StateError::Corrupt { line: 1, .. }), "{err:?}");
+        assert!(
+            matches!(err, StateError::Corrupt { line: 1, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn newer_format_is_refused_as_such() {
         // A newer format may have fields this build does not know: the version is the
         // problem to report, not the unknown field.
-        let text = r#"{"format_version": 7, "serial": 3, "lineage": "ab", "stack": "web", "moved": {}}"#;
+        let text =
+            r#"{"format_version": 7, "serial": 3, "lineage": "ab", "stack": "web", "moved": {}}"#;
         let err = refused(text);
         assert!(
-            matches!(err, StateError::NewerFormat { found: 7, supported: FORMAT_VERSION, .. }),
+            matches!(
+                err,
+                StateError::NewerFormat {
+                    found: 7,
+                    supported: FORMAT_VERSION,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         let msg = err.to_string();
@@ -559,7 +582,9 @@ mod tests {
             } => assert_eq!((found.as_str(), expected.as_str()), ("web", "api")),
             other => panic!("expected WrongStack, got {other:?}"),
         }
-        assert!(err.hint().contains("--state points at another stack's state"));
+        assert!(err
+            .hint()
+            .contains("--state points at another stack's state"));
         assert_eq!(fs::read(&path).unwrap(), before);
     }
 

@@ -329,7 +329,10 @@ mod tests {
         let other = open_lock_file(&path).unwrap();
         assert!(fs4::fs_std::FileExt::try_lock_exclusive(&other).unwrap());
         let err = Lock::acquire(&state, "apply", Duration::ZERO).unwrap_err();
-        assert!(matches!(err, LockError::HeldByUnknown(ref p) if *p == path), "{err}");
+        assert!(
+            matches!(err, LockError::HeldByUnknown(ref p) if *p == path),
+            "{err}"
+        );
     }
 
     #[test]
@@ -337,8 +340,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("nowhere").join("s.state.json");
         let err = Lock::acquire(&state, "apply", Duration::ZERO).unwrap_err();
-        assert!(matches!(err, LockError::Io { action: "open", .. }), "{err:?}");
-        assert!(err.to_string().contains("nowhere/s.state.json.lock"), "{err}");
+        assert!(
+            matches!(err, LockError::Io { action: "open", .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("nowhere/s.state.json.lock"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -372,6 +381,9 @@ mod tests {
         assert_eq!(short_age(Duration::from_secs(42)), "42s");
         assert_eq!(short_age(Duration::from_secs(300)), "5m");
         assert_eq!(short_age(Duration::from_secs(2 * 3600 + 5 * 60)), "2h 5m");
-        assert_eq!(short_age(Duration::from_secs(3 * 86_400 + 4 * 3600)), "3d 4h");
+        assert_eq!(
+            short_age(Duration::from_secs(3 * 86_400 + 4 * 3600)),
+            "3d 4h"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use ecsctl_state::{Lock, LockError};
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// Set in the child: the state path whose lock it takes before sleeping.
@@ -18,7 +18,7 @@ fn killed_holder_releases_the_lock() {
 
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.state.json");
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let child = Command::new(std::env::current_exe().unwrap())
         .args([
             "killed_holder_releases_the_lock",
             "--exact",
@@ -30,12 +30,14 @@ fn killed_holder_releases_the_lock() {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
+    let mut child = KillOnDrop(child);
+    let child = &mut child.0;
 
     let stdout = child.stdout.take().unwrap();
     let ready = BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .any(|line| line.trim() == READY);
+        .any(|line| line.contains(READY)); // libtest prints "test … ... " before it
     assert!(ready, "the child never reported holding the lock");
 
     match Lock::acquire(&state, "plan", Duration::ZERO) {
@@ -63,4 +65,14 @@ fn hold_until_killed(state: &str) -> ! {
     // The parent kills us long before this ends; the bound keeps an orphan from lingering.
     std::thread::sleep(Duration::from_secs(60));
     std::process::exit(3);
+}
+
+/// Kills the holder if an assertion fails before the test kills it on purpose.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
