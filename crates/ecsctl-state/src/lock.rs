@@ -113,6 +113,8 @@ impl Lock {
     /// While another process holds it, try again every 100–250 ms until `timeout` has
     /// passed (`Duration::ZERO`: try once), then fail naming the holder. This blocks the
     /// calling thread while it waits.
+    // The error is built at most once per command; naming the holder matters more than its size.
+    #[allow(clippy::result_large_err)]
     pub fn acquire(
         state_path: impl AsRef<Path>,
         operation: &str,
