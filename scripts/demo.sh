@@ -9,7 +9,11 @@ ECSCTL=${ECSCTL:-target/debug/ecsctl}
 STACK_FILE=${STACK_FILE:-stack.toml.example}
 WORK=$(mktemp -d -t ecsctl-demo.XXXXXX)
 STATE="$WORK/demo.state.json"
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+else
+  step() { printf '\n==> %s\n' "$*"; }
+fi
 
 echo "local AWS emulator (moto) at $AWS_ENDPOINT_URL; state in $STATE"
 step "ecsctl validate";              $ECSCTL validate -f "$STACK_FILE"

@@ -20,9 +20,9 @@ pub use refresh::{refresh, RefreshOutcome};
 pub use walk::apply;
 
 use ecsctl_graph::Address;
+use ecsctl_plan::Action;
 use ecsctl_provider::ProviderError;
 use ecsctl_state::State;
-use ecsctl_plan::Action;
 use std::fmt;
 use std::time::Duration;
 

@@ -334,7 +334,8 @@ impl MemoryProvider {
                 .unwrap_or_default();
             let mut effect = None;
             for f in inner.faults.iter_mut() {
-                if (f.method == Method::Any || f.method == method) && f.target.matches(kind, address)
+                if (f.method == Method::Any || f.method == method)
+                    && f.target.matches(kind, address)
                 {
                     f.seen += 1;
                     if effect.is_none() && f.seen >= f.first && f.seen <= f.last {
@@ -414,7 +415,10 @@ impl Inner {
 
     /// Refuse arguments that hold the id or ARN of a deleted object.
     fn check_refs(&self, address: &Address, args: &Attrs) -> Result<(), ProviderError> {
-        match attr_strings(args).into_iter().find(|s| self.dead.contains(*s)) {
+        match attr_strings(args)
+            .into_iter()
+            .find(|s| self.dead.contains(*s))
+        {
             Some(s) => Err(ProviderError::new(
                 ErrorClass::InvalidInput,
                 format!("{s} does not exist (it was deleted)"),
@@ -639,7 +643,12 @@ mod tests {
         json!({"Name": "t", "ecsctl:stack": "t", "ecsctl:address": address})
     }
 
-    async fn create(p: &MemoryProvider, a: &Address, args: Json, token: &str) -> Result<Created, ProviderError> {
+    async fn create(
+        p: &MemoryProvider,
+        a: &Address,
+        args: Json,
+        token: &str,
+    ) -> Result<Created, ProviderError> {
         let options = Options::default();
         let call = Call {
             address: a,
@@ -663,12 +672,17 @@ mod tests {
     async fn ids_and_outputs_follow_the_kind_schema() {
         let p = MemoryProvider::new();
         let vpc = Address::new(Kind::Vpc, "main");
-        let c = create(&p, &vpc, json!({"tags": tags("vpc.main")}), "t1").await.unwrap();
+        let c = create(&p, &vpc, json!({"tags": tags("vpc.main")}), "t1")
+            .await
+            .unwrap();
         assert_eq!(c.id, "vpc-000001");
         let role = Address::new(Kind::IamRole, "x");
         let c = create(&p, &role, json!({}), "t2").await.unwrap();
         assert_eq!(c.id, "role-000001");
-        assert!(c.outputs["arn"].as_str().unwrap().ends_with("iam_role/role-000001"));
+        assert!(c.outputs["arn"]
+            .as_str()
+            .unwrap()
+            .ends_with("iam_role/role-000001"));
         // Same token: the same object (idempotency).
         let again = create(&p, &role, json!({}), "t2").await.unwrap();
         assert_eq!(again.id, "role-000001");
@@ -681,7 +695,9 @@ mod tests {
         let vpc = Address::new(Kind::Vpc, "main");
         let sub = Address::new(Kind::Subnet, "a");
         let v = create(&p, &vpc, json!({}), "t1").await.unwrap();
-        let s = create(&p, &sub, json!({"vpc_id": v.id}), "t2").await.unwrap();
+        let s = create(&p, &sub, json!({"vpc_id": v.id}), "t2")
+            .await
+            .unwrap();
         let err = delete(&p, &vpc, &v.id).await.unwrap_err();
         assert_eq!(err.class, ErrorClass::DependencyViolation);
         assert!(err.message.contains(&s.id), "{err}");
@@ -689,7 +705,9 @@ mod tests {
         delete(&p, &vpc, &v.id).await.unwrap();
         // Already gone is success; using a deleted id is refused.
         delete(&p, &vpc, &v.id).await.unwrap();
-        let err = create(&p, &sub, json!({"vpc_id": v.id}), "t3").await.unwrap_err();
+        let err = create(&p, &sub, json!({"vpc_id": v.id}), "t3")
+            .await
+            .unwrap_err();
         assert_eq!(err.class, ErrorClass::InvalidInput);
     }
 
@@ -697,7 +715,12 @@ mod tests {
     async fn faults_hit_the_counted_calls_only() {
         let p = MemoryProvider::new();
         let vpc = Address::new(Kind::Vpc, "main");
-        p.fail(Target::Kind(Kind::Vpc), Method::Create, ErrorClass::Throttled, 2);
+        p.fail(
+            Target::Kind(Kind::Vpc),
+            Method::Create,
+            ErrorClass::Throttled,
+            2,
+        );
         for _ in 0..2 {
             let e = create(&p, &vpc, json!({}), "t").await.unwrap_err();
             assert_eq!(e.class, ErrorClass::Throttled);
@@ -714,7 +737,9 @@ mod tests {
     async fn find_uses_the_token_then_the_tags() {
         let p = MemoryProvider::new();
         let vpc = Address::new(Kind::Vpc, "main");
-        let made = create(&p, &vpc, json!({"tags": tags("vpc.main")}), "tok").await.unwrap();
+        let made = create(&p, &vpc, json!({"tags": tags("vpc.main")}), "tok")
+            .await
+            .unwrap();
         let options = Options::default();
         let call = Call {
             address: &vpc,
@@ -734,7 +759,13 @@ mod tests {
             .unwrap();
         assert_eq!(none, None);
         let orphans = p.tagged(Kind::Vpc, "t").await.unwrap();
-        assert_eq!(orphans, vec![Orphan { address: vpc, id: made.id }]);
+        assert_eq!(
+            orphans,
+            vec![Orphan {
+                address: vpc,
+                id: made.id
+            }]
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -100,7 +100,10 @@ mod tests {
             Address::new(Kind::Vpc, "main"),
             ResourceState {
                 id: "vpc-1".into(),
-                args: json!({"cidr_block": "10.0.0.0/16"}).as_object().unwrap().clone(),
+                args: json!({"cidr_block": "10.0.0.0/16"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
                 outputs: Attrs::new(),
                 deps: vec![],
             },

@@ -16,9 +16,9 @@
 //! - Creates a previous run started but never confirmed, for addresses this plan does not
 //!   create, are resolved first (adopted or forgotten).
 
-use ecsctl_plan::{Action, Plan};
 use crate::Op;
 use ecsctl_graph::Address;
+use ecsctl_plan::{Action, Plan};
 use ecsctl_state::State;
 use std::collections::{BTreeSet, HashMap};
 
@@ -163,6 +163,10 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Vec<Node> {
         if let Some(b) = &c.before {
             old_deps.extend(b.deps.iter().cloned());
         }
+        if c.action == Action::Delete {
+            // For deletes the plan's deps are the recorded ones.
+            old_deps.extend(c.deps.iter().cloned());
+        }
         old_deps.remove(&c.address);
         let push = |nodes: &mut Vec<Node>, part: Part| {
             let mut n = Node::new(&c.address, part, Some(i));
@@ -228,9 +232,7 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Vec<Node> {
                         }
                         // The old object of a create-before-destroy replace stays until
                         // every dependent uses the new one.
-                        Part::Create => {
-                            node.part == Part::DeleteOld && other.new_deps.contains(x)
-                        }
+                        Part::Create => node.part == Part::DeleteOld && other.new_deps.contains(x),
                         Part::Recover => false,
                     };
                     if wait {
@@ -258,8 +260,8 @@ fn add_edge(nodes: &mut [Node], n: usize, m: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ecsctl_plan::Change;
     use ecsctl_graph::Kind;
+    use ecsctl_plan::Change;
     use ecsctl_state::ResourceState;
     use std::collections::BTreeMap;
 

@@ -3,14 +3,15 @@
 //! report back. So saves are never concurrent, and a save always follows the side effect
 //! it records.
 
-use ecsctl_plan::Plan;
 use crate::resolve::{new_token, now_rfc3339, resolve_args};
 use crate::schedule::{build, Node, Part};
 use crate::{ApplyOptions, ApplyOutcome, Interrupt, Reporter, StateStore};
 use ecsctl_graph::Address;
+use ecsctl_plan::Plan;
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Progress, Provider, ProviderError};
 use ecsctl_state::{Deposed, Pending, ResourceState, State};
 use rand::Rng;
+use std::collections::btree_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,7 +92,7 @@ enum Work {
 }
 
 enum Prepared {
-    Call(Work),
+    Call(Box<Work>),
     /// Nothing to call: the object is already gone.
     Nothing,
     NotStarted,
@@ -99,7 +100,7 @@ enum Prepared {
 
 impl Prepared {
     fn or_nothing(work: Option<Work>) -> Prepared {
-        work.map_or(Prepared::Nothing, Prepared::Call)
+        work.map_or(Prepared::Nothing, |w| Prepared::Call(Box::new(w)))
     }
 }
 
@@ -131,6 +132,8 @@ enum Stop {
     SaveFailed,
 }
 
+/// What woke the loop; one exists at a time, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Event {
     Joined(Option<Result<(Id, TaskReport), JoinError>>),
     Timer,
@@ -240,11 +243,9 @@ impl<'a> Run<'a> {
             } else {
                 None
             };
-            if self.running == 0 {
-                if self.stop.is_some() || next_timer.is_none() {
-                    // Nothing in flight and nothing will become ready on its own.
-                    return;
-                }
+            if self.running == 0 && (self.stop.is_some() || next_timer.is_none()) {
+                // Nothing in flight and nothing will become ready on its own.
+                return;
             }
             let event = tokio::select! {
                 joined = self.tasks.join_next_with_id(), if self.running > 0 => Event::Joined(joined),
@@ -260,11 +261,14 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The earliest retry time of a ready node waiting out a backoff.
+    /// The earliest retry time of a ready node still waiting out a backoff. (Nodes whose
+    /// backoff has passed are just ready; a timer for them would spin.)
     fn next_timer(&self) -> Option<Instant> {
+        let now = Instant::now();
         (0..self.nodes.len())
             .filter(|&n| self.status[n] == Status::Ready)
             .filter_map(|n| self.not_before[n])
+            .filter(|&t| t > now)
             .min()
     }
 
@@ -314,7 +318,7 @@ impl<'a> Run<'a> {
             self.reporter.started(&node.address, node.part.op());
         }
         let work = match self.prepare(n, &node) {
-            Ok(Prepared::Call(work)) => work,
+            Ok(Prepared::Call(work)) => *work,
             Ok(Prepared::Nothing) => {
                 self.status[n] = Status::Running;
                 self.succeeded(n);
@@ -365,12 +369,12 @@ impl<'a> Run<'a> {
                 };
                 if let Some(p) = self.state.pending.get(a) {
                     let ours = self.attempts[n].token.as_deref() == Some(p.token.as_str());
-                    return Ok(Prepared::Call(Work::Create {
+                    return Ok(Prepared::Call(Box::new(Work::Create {
                         args,
                         token: p.token.clone(),
                         recover: (!ours).then(|| p.args.clone()),
                         current_id,
-                    }));
+                    })));
                 }
                 let token = new_token();
                 self.state.pending.insert(
@@ -387,12 +391,12 @@ impl<'a> Run<'a> {
                     return Ok(Prepared::NotStarted);
                 }
                 self.attempts[n].token = Some(token.clone());
-                Ok(Prepared::Call(Work::Create {
+                Ok(Prepared::Call(Box::new(Work::Create {
                     args,
                     token,
                     recover: None,
                     current_id,
-                }))
+                })))
             }
             Part::Update => {
                 let new = desired()?;
@@ -403,12 +407,12 @@ impl<'a> Run<'a> {
                     )
                     .at(a)
                 })?;
-                Ok(Prepared::Call(Work::Update {
+                Ok(Prepared::Call(Box::new(Work::Update {
                     id: cur.id.clone(),
                     old: cur.args.clone(),
                     new,
                     outputs: cur.outputs.clone(),
-                }))
+                })))
             }
             Part::Delete => Ok(Prepared::or_nothing(self.state.resources.get(a).map(|r| {
                 Work::Delete {
@@ -516,14 +520,15 @@ impl<'a> Run<'a> {
                             outputs: c.outputs,
                             deps: p.deps,
                         };
-                        if self.state.resources.contains_key(&a) {
+                        match self.state.resources.entry(a.clone()) {
                             // The address is taken: keep the found object for deletion.
-                            self.state.deposed.push(Deposed {
+                            Entry::Occupied(_) => self.state.deposed.push(Deposed {
                                 address: a,
                                 resource,
-                            });
-                        } else {
-                            self.state.resources.insert(a, resource);
+                            }),
+                            Entry::Vacant(v) => {
+                                v.insert(resource);
+                            }
                         }
                     }
                 }
@@ -712,7 +717,9 @@ impl<'a> Run<'a> {
         };
         if settle {
             self.reporter.skipped(&node.address, reason);
-            self.out.skipped.push((node.address.clone(), reason.to_string()));
+            self.out
+                .skipped
+                .push((node.address.clone(), reason.to_string()));
         }
     }
 
@@ -807,10 +814,7 @@ async fn perform(
                 if let Some(found) = found {
                     progress.note(
                         &address,
-                        &format!(
-                            "adopted {} made by an interrupted earlier run",
-                            found.id
-                        ),
+                        &format!("adopted {} made by an interrupted earlier run", found.id),
                     );
                     if old_args == args {
                         return plain(Ok(Done::Created {

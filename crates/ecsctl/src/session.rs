@@ -46,8 +46,13 @@ impl Session {
         Ok(Session { stack, state_path, state, _lock: lock })
     }
 
-    pub async fn provider(&self) -> Arc<AwsProvider> {
-        Arc::new(AwsProvider::from_env(&self.stack.name, self.stack.region.as_deref()).await)
+    /// The AWS provider from the standard chain; fails early without a region.
+    pub async fn provider(&self) -> Result<Arc<AwsProvider>> {
+        let settings = ecsctl_aws::RetrySettings::default();
+        let p = AwsProvider::connect(&self.stack.name, self.stack.region.as_deref(), &settings)
+            .await
+            .map_err(|e| anyhow!("{}; set `region` in [stack] or AWS_REGION", e.message))?;
+        Ok(Arc::new(p))
     }
 
     /// Look up what the stack needs from the cloud (AZ names, the AMI, region, account)

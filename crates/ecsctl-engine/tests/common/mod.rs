@@ -31,7 +31,12 @@ impl Store {
     }
 
     pub fn last(&self) -> State {
-        self.saved.lock().unwrap().last().cloned().expect("a saved state")
+        self.saved
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .expect("a saved state")
     }
 
     pub fn all(&self) -> Vec<State> {
@@ -60,14 +65,20 @@ impl Reporter for Events {
         self.0.lock().unwrap().push(format!("start {op} {address}"));
     }
     fn progress(&self, address: &Address, message: &str) {
-        self.0.lock().unwrap().push(format!("note {address}: {message}"));
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("note {address}: {message}"));
     }
     fn finished(&self, address: &Address, op: Op, _: Duration, error: Option<&ProviderError>) {
         let how = if error.is_some() { "failed" } else { "done" };
         self.0.lock().unwrap().push(format!("{how} {op} {address}"));
     }
     fn skipped(&self, address: &Address, reason: &str) {
-        self.0.lock().unwrap().push(format!("skip {address}: {reason}"));
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("skip {address}: {reason}"));
     }
 }
 

@@ -5,9 +5,9 @@ use crate::cli::{ApplyArgs, DestroyArgs, Global, RunArgs};
 use crate::session::Session;
 use crate::ui::{self, Lines};
 use anyhow::{anyhow, bail, Result};
-use ecsctl_engine::{ApplyOptions, Interrupt, Reporter, StateStore};
+use ecsctl_engine::{ApplyOptions, Interrupt, Op, Reporter, StateStore};
 use ecsctl_graph::Address;
-use ecsctl_plan::{Action, Change, Plan};
+use ecsctl_plan::{Action, Plan};
 use ecsctl_provider::{Options, Provider, ProviderError};
 use ecsctl_state::State;
 use std::path::PathBuf;
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 pub async fn apply(g: &Global, args: ApplyArgs) -> Result<ExitCode> {
     let mut s = Session::open(g, "apply")?;
-    let provider = s.provider().await;
+    let provider = s.provider().await?;
     let plan = match &args.plan_file {
         Some(file) => {
             let plan = ecsctl_plan::load(file)?;
@@ -40,14 +40,14 @@ pub async fn apply(g: &Global, args: ApplyArgs) -> Result<ExitCode> {
 
 pub async fn destroy(g: &Global, args: DestroyArgs) -> Result<ExitCode> {
     let mut s = Session::open(g, "destroy")?;
-    let provider = s.provider().await;
+    let provider = s.provider().await?;
     let plan = s.make_plan(&*provider, false, true).await?;
     print!("{}", ecsctl_plan::render::human(&plan, ui::color_stdout()));
     run(s, plan, provider, &args.run, false, "Destroy").await
 }
 
 async fn run(
-    s: Session,
+    mut s: Session,
     plan: Plan,
     provider: Arc<ecsctl_aws::AwsProvider>,
     args: &RunArgs,
@@ -101,11 +101,11 @@ async fn run(
             Action::Delete => destroyed += 1,
         }
     }
-    let done = Session { state: outcome.state.clone(), ..s };
-    if outcome.failed.is_empty() && outcome.skipped.is_empty() && !outcome.interrupted {
+    s.state = outcome.state.clone();
+    if outcome.is_success() {
         println!("\n{what} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed in {elapsed}.");
         if what == "Apply" {
-            print_outputs(&done);
+            print_outputs(&s);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -115,6 +115,9 @@ async fn run(
     }
     for (address, why) in &outcome.skipped {
         eprintln!("not started: {address}: {why}");
+    }
+    if let Some(e) = &outcome.save_error {
+        eprintln!("the state could not be saved: {e}");
     }
     let why = if outcome.interrupted { "interrupted" } else { "incomplete" };
     Err(anyhow!(
@@ -153,9 +156,8 @@ struct FileStore {
 }
 
 impl StateStore for FileStore {
-    fn save(&mut self, state: &State) -> Result<(), String> {
-        let mut s = state.clone();
-        ecsctl_state::write(&self.path, &mut s).map_err(|e| e.to_string())
+    fn save(&mut self, state: &mut State) -> Result<(), String> {
+        ecsctl_state::write(&self.path, state).map_err(|e| e.to_string())
     }
 }
 
@@ -163,36 +165,42 @@ struct LineReporter {
     lines: Lines,
 }
 
-fn verb(action: Action) -> (&'static str, &'static str) {
-    match action {
-        Action::Create => ("creating", "created"),
-        Action::Update => ("updating", "updated"),
-        Action::Replace => ("replacing", "replaced"),
-        Action::Delete => ("destroying", "destroyed"),
+fn symbol(op: Op) -> &'static str {
+    match op {
+        Op::Create | Op::Recover => "+",
+        Op::Update => "~",
+        Op::Delete | Op::DeleteDeposed => "-",
+    }
+}
+
+fn verbs(op: Op) -> (&'static str, &'static str) {
+    match op {
+        Op::Create => ("creating", "created"),
+        Op::Update => ("updating", "updated"),
+        Op::Delete => ("destroying", "destroyed"),
+        Op::DeleteDeposed => ("destroying the replaced object", "destroyed the replaced object"),
+        Op::Recover => ("resolving an interrupted create", "resolved the interrupted create"),
     }
 }
 
 impl Reporter for LineReporter {
-    fn started(&self, change: &Change) {
-        self.lines.line(change.action_symbol(), &change.address.to_string(), &format!("{}...", verb(change.action).0));
+    fn started(&self, address: &Address, op: Op) {
+        self.lines.line(symbol(op), &address.to_string(), &format!("{}...", verbs(op).0));
     }
 
     fn progress(&self, address: &Address, message: &str) {
         self.lines.line("..", &address.to_string(), message);
     }
 
-    fn finished(&self, change: &Change, result: Result<&str, &ProviderError>, elapsed: Duration) {
+    fn finished(&self, address: &Address, op: Op, elapsed: Duration, error: Option<&ProviderError>) {
         let took = ui::human_duration(elapsed);
-        match result {
-            Ok(id) if id.is_empty() => {
-                self.lines.line(change.action_symbol(), &change.address.to_string(), &format!("{} in {took}", verb(change.action).1))
-            }
-            Ok(id) => self.lines.line(
-                change.action_symbol(),
-                &change.address.to_string(),
-                &format!("{} in {took} [{id}]", verb(change.action).1),
-            ),
-            Err(e) => self.lines.line("!", &change.address.to_string(), &format!("failed after {took}: {e}")),
+        match error {
+            None => self.lines.line(symbol(op), &address.to_string(), &format!("{} in {took}", verbs(op).1)),
+            Some(e) => self.lines.line("!", &address.to_string(), &format!("{} failed after {took}: {e}", verbs(op).0)),
         }
+    }
+
+    fn skipped(&self, address: &Address, reason: &str) {
+        self.lines.line(" ", &address.to_string(), &format!("not started: {reason}"));
     }
 }

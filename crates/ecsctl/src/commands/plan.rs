@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 pub async fn run(g: &Global, args: PlanArgs) -> Result<ExitCode> {
     let mut s = Session::open(g, "plan")?;
-    let provider = s.provider().await;
+    let provider = s.provider().await?;
     let plan = s.make_plan(&*provider, args.refresh.refresh, args.destroy).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&ecsctl_plan::render::json(&plan))?);
