@@ -44,12 +44,23 @@ fn fmt(d: Duration) -> String {
 
 fn main() {
     let sizes: Vec<usize> = {
-        let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-        if args.is_empty() { vec![1, 10, 50] } else { args }
+        let args: Vec<usize> = std::env::args()
+            .skip(1)
+            .filter_map(|a| a.parse().ok())
+            .collect();
+        if args.is_empty() {
+            vec![1, 10, 50]
+        } else {
+            args
+        }
     };
     let runs = 21;
     let data = ecsctl_graph::Data {
-        azs: Some(vec!["eu-west-2a".into(), "eu-west-2b".into(), "eu-west-2c".into()]),
+        azs: Some(vec![
+            "eu-west-2a".into(),
+            "eu-west-2b".into(),
+            "eu-west-2c".into(),
+        ]),
         ami_id: Some("ami-0123456789abcdef0".into()),
         region: Some("eu-west-2".into()),
         account_id: Some("123456789012".into()),
@@ -82,7 +93,9 @@ fn main() {
             fmt(e),
             fmt(l),
             fmt(p + e + l),
-            peak_rss_kib().map(|k| format!("{:.1} MiB", k as f64 / 1024.0)).unwrap_or_else(|| "n/a".into())
+            peak_rss_kib()
+                .map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
+                .unwrap_or_else(|| "n/a".into())
         );
     }
 }

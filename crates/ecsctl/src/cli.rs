@@ -26,7 +26,13 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// The stack file.
-    #[arg(short = 'f', long = "file", global = true, default_value = "stack.toml", value_name = "PATH")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        global = true,
+        default_value = "stack.toml",
+        value_name = "PATH"
+    )]
     pub file: PathBuf,
     /// The state file [default: <stack file stem>.state.json beside the stack file].
     #[arg(long, global = true, value_name = "PATH")]
@@ -154,14 +160,25 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             's' => 1,
             'm' => 60,
             'h' => 3600,
-            _ => return Err(format!("`{s}`: unknown unit `{c}`; use s, m or h (e.g. 30s, 5m, 1h)")),
+            _ => {
+                return Err(format!(
+                    "`{s}`: unknown unit `{c}`; use s, m or h (e.g. 30s, 5m, 1h)"
+                ))
+            }
         };
-        let n: u64 = num.parse().map_err(|_| format!("`{s}`: expected a number before `{c}`"))?;
-        total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or("duration too large")?;
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("`{s}`: expected a number before `{c}`"))?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or("duration too large")?;
         num.clear();
     }
     if !num.is_empty() {
-        return Err(format!("`{s}`: the last number has no unit; use e.g. {num}s"));
+        return Err(format!(
+            "`{s}`: the last number has no unit; use e.g. {num}s"
+        ));
     }
     Ok(Duration::from_secs(total))
 }

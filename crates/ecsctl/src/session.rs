@@ -26,7 +26,9 @@ pub fn load_stack(g: &Global) -> Result<Stack> {
 }
 
 pub fn state_path(g: &Global) -> PathBuf {
-    g.state.clone().unwrap_or_else(|| ecsctl_state::default_path(&g.file))
+    g.state
+        .clone()
+        .unwrap_or_else(|| ecsctl_state::default_path(&g.file))
 }
 
 /// The stack, its state (new if there is none) and the lock held while they are used.
@@ -43,7 +45,12 @@ impl Session {
         let state_path = state_path(g);
         let lock = Lock::acquire(&state_path, operation, g.lock_timeout)?;
         let state = ecsctl_state::read_or_new(&state_path, &stack.name)?;
-        Ok(Session { stack, state_path, state, _lock: lock })
+        Ok(Session {
+            stack,
+            state_path,
+            state,
+            _lock: lock,
+        })
     }
 
     /// The AWS provider from the standard chain; fails early without a region.
@@ -82,8 +89,11 @@ impl Session {
 }
 
 pub fn cached_data(state: &State) -> Data {
-    let map: serde_json::Map<String, serde_json::Value> =
-        state.data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let map: serde_json::Map<String, serde_json::Value> = state
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     serde_json::from_value(serde_json::Value::Object(map)).unwrap_or_default()
 }
 

@@ -87,7 +87,10 @@ pub struct Lines {
 
 impl Lines {
     pub fn new() -> Self {
-        Lines { color: color_stdout(), start: Instant::now() }
+        Lines {
+            color: color_stdout(),
+            start: Instant::now(),
+        }
     }
 
     pub fn line(&self, symbol: &str, address: &str, message: &str) {

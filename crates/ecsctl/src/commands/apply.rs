@@ -30,12 +30,22 @@ pub async fn apply(g: &Global, args: ApplyArgs) -> Result<ExitCode> {
             plan
         }
         None => {
-            let plan = s.make_plan(&*provider, args.run.refresh.refresh, false).await?;
+            let plan = s
+                .make_plan(&*provider, args.run.refresh.refresh, false)
+                .await?;
             print!("{}", ecsctl_plan::render::human(&plan, ui::color_stdout()));
             plan
         }
     };
-    run(s, plan, provider, &args.run, args.plan_file.is_some(), "Apply").await
+    run(
+        s,
+        plan,
+        provider,
+        &args.run,
+        args.plan_file.is_some(),
+        "Apply",
+    )
+    .await
 }
 
 pub async fn destroy(g: &Global, args: DestroyArgs) -> Result<ExitCode> {
@@ -81,12 +91,25 @@ async fn run(
     };
     let interrupt = Interrupt::new();
     watch_ctrl_c(interrupt.clone());
-    let mut store = FileStore { path: s.state_path.clone() };
-    let reporter = Arc::new(LineReporter { lines: Lines::new() });
+    let mut store = FileStore {
+        path: s.state_path.clone(),
+    };
+    let reporter = Arc::new(LineReporter {
+        lines: Lines::new(),
+    });
     let started = Instant::now();
     println!();
     let provider: Arc<dyn Provider> = provider;
-    let outcome = ecsctl_engine::apply(&plan, s.state.clone(), provider, &mut store, reporter, &options, interrupt).await;
+    let outcome = ecsctl_engine::apply(
+        &plan,
+        s.state.clone(),
+        provider,
+        &mut store,
+        reporter,
+        &options,
+        interrupt,
+    )
+    .await;
     let elapsed = ui::human_duration(started.elapsed());
 
     let (mut added, mut changed, mut destroyed) = (0, 0, 0);
@@ -111,7 +134,10 @@ async fn run(
     }
     eprintln!();
     for (address, err) in &outcome.failed {
-        eprintln!("{} {address}: {err}", ui::paint(ui::color_stderr(), "1;31", "failed:"));
+        eprintln!(
+            "{} {address}: {err}",
+            ui::paint(ui::color_stderr(), "1;31", "failed:")
+        );
     }
     for (address, why) in &outcome.skipped {
         eprintln!("not started: {address}: {why}");
@@ -119,7 +145,11 @@ async fn run(
     if let Some(e) = &outcome.save_error {
         eprintln!("the state could not be saved: {e}");
     }
-    let why = if outcome.interrupted { "interrupted" } else { "incomplete" };
+    let why = if outcome.interrupted {
+        "interrupted"
+    } else {
+        "incomplete"
+    };
     Err(anyhow!(
         "{what} {why} after {elapsed}: {added} added, {changed} changed, {destroyed} destroyed; \
          {} failed, {} not started. The state holds every change that completed; \
@@ -178,29 +208,54 @@ fn verbs(op: Op) -> (&'static str, &'static str) {
         Op::Create => ("creating", "created"),
         Op::Update => ("updating", "updated"),
         Op::Delete => ("destroying", "destroyed"),
-        Op::DeleteDeposed => ("destroying the replaced object", "destroyed the replaced object"),
-        Op::Recover => ("resolving an interrupted create", "resolved the interrupted create"),
+        Op::DeleteDeposed => (
+            "destroying the replaced object",
+            "destroyed the replaced object",
+        ),
+        Op::Recover => (
+            "resolving an interrupted create",
+            "resolved the interrupted create",
+        ),
     }
 }
 
 impl Reporter for LineReporter {
     fn started(&self, address: &Address, op: Op) {
-        self.lines.line(symbol(op), &address.to_string(), &format!("{}...", verbs(op).0));
+        self.lines.line(
+            symbol(op),
+            &address.to_string(),
+            &format!("{}...", verbs(op).0),
+        );
     }
 
     fn progress(&self, address: &Address, message: &str) {
         self.lines.line("..", &address.to_string(), message);
     }
 
-    fn finished(&self, address: &Address, op: Op, elapsed: Duration, error: Option<&ProviderError>) {
+    fn finished(
+        &self,
+        address: &Address,
+        op: Op,
+        elapsed: Duration,
+        error: Option<&ProviderError>,
+    ) {
         let took = ui::human_duration(elapsed);
         match error {
-            None => self.lines.line(symbol(op), &address.to_string(), &format!("{} in {took}", verbs(op).1)),
-            Some(e) => self.lines.line("!", &address.to_string(), &format!("{} failed after {took}: {e}", verbs(op).0)),
+            None => self.lines.line(
+                symbol(op),
+                &address.to_string(),
+                &format!("{} in {took}", verbs(op).1),
+            ),
+            Some(e) => self.lines.line(
+                "!",
+                &address.to_string(),
+                &format!("{} failed after {took}: {e}", verbs(op).0),
+            ),
         }
     }
 
     fn skipped(&self, address: &Address, reason: &str) {
-        self.lines.line(" ", &address.to_string(), &format!("not started: {reason}"));
+        self.lines
+            .line(" ", &address.to_string(), &format!("not started: {reason}"));
     }
 }

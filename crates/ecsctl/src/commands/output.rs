@@ -25,11 +25,21 @@ pub fn run(g: &Global, args: OutputArgs) -> Result<ExitCode> {
 }
 
 fn get(state: &State, kind: Kind, name: &str, index: Option<usize>, attr: &str) -> Json {
-    let a = Address { kind, name: name.to_string(), index };
+    let a = Address {
+        kind,
+        name: name.to_string(),
+        index,
+    };
     state
         .resources
         .get(&a)
-        .and_then(|r| if attr == "id" { Some(Json::from(r.id.clone())) } else { r.outputs.get(attr).cloned() })
+        .and_then(|r| {
+            if attr == "id" {
+                Some(Json::from(r.id.clone()))
+            } else {
+                r.outputs.get(attr).cloned()
+            }
+        })
         .unwrap_or(Json::Null)
 }
 
@@ -47,7 +57,11 @@ fn indexed(state: &State, kind: Kind, name: &str) -> Json {
 /// The outputs as one JSON object (stable keys; null where not applied).
 pub fn outputs(stack: &Stack, state: &State) -> Json {
     let dns = get(state, Kind::Lb, "main", None, "dns_name");
-    let scheme = if stack.load_balancer.certificate_arn.is_some() { "https" } else { "http" };
+    let scheme = if stack.load_balancer.certificate_arn.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let port = match (scheme, stack.load_balancer.listen_port) {
         ("https", _) | ("http", 80) => String::new(),
         (_, p) => format!(":{p}"),
@@ -58,7 +72,11 @@ pub fn outputs(stack: &Stack, state: &State) -> Json {
         .map(|s| {
             let url = dns.as_str().map(|d| {
                 let host = s.host.clone().unwrap_or_else(|| d.to_string());
-                let path = s.path.as_deref().map(|p| p.trim_end_matches('*')).unwrap_or("/");
+                let path = s
+                    .path
+                    .as_deref()
+                    .map(|p| p.trim_end_matches('*'))
+                    .unwrap_or("/");
                 format!("{scheme}://{host}{port}{path}")
             });
             let private = stack.dns.as_ref().map(|z| format!("{}.{}", s.name, z.zone));
@@ -93,14 +111,25 @@ pub fn render(out: &Json) -> String {
         Json::Null => "(not created)".to_string(),
         other => other.to_string(),
     };
-    for key in ["stack", "load_balancer_dns_name", "cluster", "vpc_id", "public_subnet_ids", "private_subnet_ids", "hosted_zone_id"] {
+    for key in [
+        "stack",
+        "load_balancer_dns_name",
+        "cluster",
+        "vpc_id",
+        "public_subnet_ids",
+        "private_subnet_ids",
+        "hosted_zone_id",
+    ] {
         s.push_str(&format!("{key} = {}\n", show(&out[key])));
     }
     if let Some(services) = out["services"].as_object() {
         for (name, v) in services {
             s.push_str(&format!("service.{name}.url = {}\n", show(&v["url"])));
             if !v["private_name"].is_null() {
-                s.push_str(&format!("service.{name}.private_name = {}\n", show(&v["private_name"])));
+                s.push_str(&format!(
+                    "service.{name}.private_name = {}\n",
+                    show(&v["private_name"])
+                ));
             }
         }
     }

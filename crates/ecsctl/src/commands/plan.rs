@@ -9,9 +9,14 @@ use std::process::ExitCode;
 pub async fn run(g: &Global, args: PlanArgs) -> Result<ExitCode> {
     let mut s = Session::open(g, "plan")?;
     let provider = s.provider().await?;
-    let plan = s.make_plan(&*provider, args.refresh.refresh, args.destroy).await?;
+    let plan = s
+        .make_plan(&*provider, args.refresh.refresh, args.destroy)
+        .await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&ecsctl_plan::render::json(&plan))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&ecsctl_plan::render::json(&plan))?
+        );
     } else {
         print!("{}", ecsctl_plan::render::human(&plan, ui::color_stdout()));
     }
@@ -25,5 +30,9 @@ pub async fn run(g: &Global, args: PlanArgs) -> Result<ExitCode> {
             );
         }
     }
-    Ok(if args.detailed_exitcode && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if args.detailed_exitcode && !plan.is_empty() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -8,8 +8,12 @@ use std::process::ExitCode;
 
 pub fn run(g: &Global, cmd: StateCommand) -> Result<ExitCode> {
     let path = state_path(g);
-    let state = ecsctl_state::read(&path)?
-        .ok_or_else(|| anyhow!("no state at {}; nothing has been applied yet", path.display()))?;
+    let state = ecsctl_state::read(&path)?.ok_or_else(|| {
+        anyhow!(
+            "no state at {}; nothing has been applied yet",
+            path.display()
+        )
+    })?;
     match cmd {
         StateCommand::List => {
             for (address, r) in &state.resources {

@@ -1,0 +1,437 @@
+//! The CLI as users run it: the real binary, against a real moto server for everything
+//! that reaches AWS. Each test uses its own stack name, so tests share the emulator safely.
+
+use ecsctl_testing::Moto;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// `ecsctl ARGS` in `dir`, pointed at the emulator, stdin closed.
+fn ecsctl(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsctl"));
+    cmd.current_dir(dir).args(args).stdin(Stdio::null());
+    for (k, v) in Moto::get().env() {
+        cmd.env(k, v);
+    }
+    cmd.env_remove("AWS_PROFILE")
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR");
+    Run::from(cmd.output().expect("run ecsctl"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A temp dir holding `stack.toml`: the README's example stack renamed to `name`.
+fn stack_dir(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::fs::read_to_string(repo().join("stack.toml.example")).unwrap();
+    let src = src.replacen("name = \"hello\"", &format!("name = \"{name}\""), 1);
+    std::fs::write(dir.path().join("stack.toml"), src).unwrap();
+    dir
+}
+
+fn edit(dir: &Path, from: &str, to: &str) {
+    let p = dir.join("stack.toml");
+    let s = std::fs::read_to_string(&p).unwrap();
+    assert!(s.contains(from), "stack.toml has no `{from}`");
+    std::fs::write(&p, s.replacen(from, to, 1)).unwrap();
+}
+
+fn ec2(conf: &aws_types::SdkConfig) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(conf)
+}
+
+/// Everything in the emulator still tagged `ecsctl:stack = stack`, plus IAM roles and
+/// ELBv2/ECS objects named after it.
+async fn leftovers(stack: &str) -> Vec<String> {
+    let conf = Moto::get().sdk_config().await;
+    let mut out = Vec::new();
+    let c = ec2(&conf);
+    let f = || {
+        aws_sdk_ec2::types::Filter::builder()
+            .name("tag:ecsctl:stack")
+            .values(stack)
+            .build()
+    };
+    let vpcs = c.describe_vpcs().filters(f()).send().await.unwrap();
+    out.extend(
+        vpcs.vpcs()
+            .iter()
+            .map(|v| format!("vpc {}", v.vpc_id().unwrap_or_default())),
+    );
+    let subnets = c.describe_subnets().filters(f()).send().await.unwrap();
+    out.extend(
+        subnets
+            .subnets()
+            .iter()
+            .map(|v| format!("subnet {}", v.subnet_id().unwrap_or_default())),
+    );
+    let igws = c
+        .describe_internet_gateways()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    out.extend(
+        igws.internet_gateways()
+            .iter()
+            .map(|v| format!("igw {}", v.internet_gateway_id().unwrap_or_default())),
+    );
+    let rts = c.describe_route_tables().filters(f()).send().await.unwrap();
+    out.extend(
+        rts.route_tables()
+            .iter()
+            .map(|v| format!("route table {}", v.route_table_id().unwrap_or_default())),
+    );
+    let sgs = c
+        .describe_security_groups()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    out.extend(
+        sgs.security_groups()
+            .iter()
+            .map(|v| format!("sg {}", v.group_id().unwrap_or_default())),
+    );
+    let eips = c.describe_addresses().filters(f()).send().await.unwrap();
+    out.extend(
+        eips.addresses()
+            .iter()
+            .map(|v| format!("eip {}", v.allocation_id().unwrap_or_default())),
+    );
+    let nats = c.describe_nat_gateways().filter(f()).send().await.unwrap();
+    out.extend(
+        nats.nat_gateways()
+            .iter()
+            .filter(|n| n.state().map(|s| s.as_str()) != Some("deleted"))
+            .map(|v| format!("nat {}", v.nat_gateway_id().unwrap_or_default())),
+    );
+    let lts = c
+        .describe_launch_templates()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    out.extend(lts.launch_templates().iter().map(|v| {
+        format!(
+            "launch template {}",
+            v.launch_template_id().unwrap_or_default()
+        )
+    }));
+    let running = aws_sdk_ec2::types::Filter::builder()
+        .name("instance-state-name")
+        .values("pending")
+        .values("running")
+        .build();
+    let instances = c
+        .describe_instances()
+        .filters(f())
+        .filters(running)
+        .send()
+        .await
+        .unwrap();
+    for r in instances.reservations() {
+        out.extend(
+            r.instances()
+                .iter()
+                .map(|i| format!("instance {}", i.instance_id().unwrap_or_default())),
+        );
+    }
+    let roles = aws_sdk_iam::Client::new(&conf)
+        .list_roles()
+        .send()
+        .await
+        .unwrap();
+    for r in roles.roles() {
+        if r.role_name().starts_with(&format!("{stack}-")) {
+            out.push(format!("iam role {}", r.role_name()));
+        }
+    }
+    let lbs = aws_sdk_elasticloadbalancingv2::Client::new(&conf)
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap();
+    for lb in lbs.load_balancers() {
+        if lb.load_balancer_name() == Some(stack) {
+            out.push(format!("lb {stack}"));
+        }
+    }
+    let clusters = aws_sdk_ecs::Client::new(&conf)
+        .list_clusters()
+        .send()
+        .await
+        .unwrap();
+    for c in clusters.cluster_arns() {
+        if c.ends_with(&format!("/{stack}")) {
+            let d = aws_sdk_ecs::Client::new(&conf)
+                .describe_clusters()
+                .clusters(c)
+                .send()
+                .await
+                .unwrap();
+            if d.clusters().iter().any(|c| c.status() == Some("ACTIVE")) {
+                out.push(format!("ecs cluster {c}"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in [
+        "validate", "plan", "apply", "destroy", "graph", "output", "state",
+    ] {
+        let r = ecsctl(dir.path(), &[cmd, "--help"]);
+        assert_eq!(r.code, 0, "{cmd} --help: {}", r.stderr);
+        assert!(r.stdout.contains("Usage: ecsctl"), "{cmd}: {}", r.stdout);
+    }
+}
+
+#[test]
+fn validate_accepts_the_examples() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.push(repo().join("stack.toml.example"));
+    for f in files {
+        let r = ecsctl(&repo(), &["validate", "-f", f.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}: {}", f.display(), r.stderr);
+        assert!(r.stdout.contains("is valid"), "{}", r.stdout);
+    }
+}
+
+#[test]
+fn validate_reports_every_problem_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = "[stack]\nname = \"ok\"\n\n[cluster]\ninstnce_type = \"t3.small\"\nmin_size = 5\nmax_size = 2\n\n[[service]]\nname = \"web\"\nimage = \"nginx\"\ncontainer_port = 70000\n";
+    std::fs::write(dir.path().join("stack.toml"), bad).unwrap();
+    let r = ecsctl(dir.path(), &["validate"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("stack.toml:5:1"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("instance_type"),
+        "no suggestion: {}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("stack.toml:12:"),
+        "port not located: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("min_size"), "{}", r.stderr);
+    assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+#[test]
+fn a_missing_stack_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = ecsctl(dir.path(), &["plan"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("stack.toml"), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+#[test]
+fn bad_flags_are_refused_with_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = ecsctl(dir.path(), &["plan", "--lock-timeout", "5x"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("unknown unit"), "{}", r.stderr);
+    let r = ecsctl(dir.path(), &["apply", "--parallelism", "0"]);
+    assert_ne!(r.code, 0);
+}
+
+#[test]
+fn a_corrupt_state_is_refused_and_left_untouched() {
+    let dir = stack_dir("corrupt");
+    let state = dir.path().join("stack.state.json");
+    std::fs::write(&state, "{\"format_version\": 1, \"serial\": ").unwrap();
+    let r = ecsctl(dir.path(), &["plan"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("stack.state.json"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "{\"format_version\": 1, \"serial\": "
+    );
+}
+
+#[test]
+fn a_held_lock_names_its_holder() {
+    let dir = stack_dir("locked");
+    let state = dir.path().join("stack.state.json");
+    let _held = ecsctl_state::Lock::acquire(&state, "apply", std::time::Duration::ZERO).unwrap();
+    let r = ecsctl(dir.path(), &["plan"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("locked"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("pid {}", std::process::id())),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--lock-timeout"), "{}", r.stderr);
+}
+
+#[test]
+fn apply_without_a_terminal_asks_for_auto_approve_and_changes_nothing() {
+    let dir = stack_dir("noconfirm");
+    let r = ecsctl(dir.path(), &["apply"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--auto-approve"), "{}", r.stderr);
+    assert!(!dir.path().join("stack.state.json").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lifecycle_apply_edit_reapply_destroy() {
+    let dir = stack_dir("life");
+    let d = dir.path();
+
+    let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("Plan: 28 to add, 0 to change, 0 to destroy."),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains('\x1b'), "colour without a terminal");
+
+    let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Apply complete! Resources: 28 added, 0 changed, 0 destroyed"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("load_balancer_dns_name = "),
+        "{}",
+        r.stdout
+    );
+    let state = d.join("stack.state.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&state).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        r.code, 0,
+        "a plan right after apply is not empty:\n{}",
+        r.stdout
+    );
+
+    // Scale the service, deploy a new image, change the instance type.
+    edit(d, "desired_count = 2", "desired_count = 3");
+    edit(d, "python:3.12-slim", "python:3.13-slim");
+    edit(
+        d,
+        "instance_type = \"t3.small\"",
+        "instance_type = \"t3.medium\"",
+    );
+    let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.contains("~ ecs_service.hello"), "{}", r.stdout);
+    assert!(r.stdout.contains("desired_count: 2 -> 3"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("+/- task_definition.hello"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("~ launch_template.instances"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("~ autoscaling_group.instances"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("-/+ vpc.main"), "{}", r.stdout);
+
+    let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        r.code, 0,
+        "plan after the second apply is not empty:\n{}",
+        r.stdout
+    );
+
+    let r = ecsctl(d, &["state", "show", "launch_template.instances"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("t3.medium"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("\"latest_version\": \"2\""),
+        "{}",
+        r.stdout
+    );
+
+    let r = ecsctl(d, &["output", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        out["services"]["hello"]["private_name"],
+        "hello.myorg.local."
+    );
+    assert!(out["vpc_id"].as_str().unwrap().starts_with("vpc-"));
+
+    let r = ecsctl(d, &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("28 destroyed"), "{}", r.stdout);
+    assert_eq!(leftovers("life").await, Vec::<String>::new());
+    let r = ecsctl(d, &["state", "list"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.trim().is_empty(), "{}", r.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused() {
+    let dir = stack_dir("saved");
+    let d = dir.path();
+    let r = ecsctl(d, &["plan", "--out", "first.plan"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = ecsctl(d, &["apply", "first.plan", "--no-wait"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // The same plan again: the state moved on since it was made.
+    let r = ecsctl(d, &["apply", "first.plan", "--no-wait"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("plan again"), "{}", r.stderr);
+
+    edit(d, "desired_count = 2", "desired_count = 1");
+    let r = ecsctl(d, &["plan", "--out", "second.plan"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    edit(d, "desired_count = 1", "desired_count = 4");
+    let r = ecsctl(d, &["apply", "second.plan", "--no-wait"]);
+    assert_eq!(r.code, 1, "a plan for another stack file was applied");
+    assert!(r.stderr.contains("stack file"), "{}", r.stderr);
+
+    let r = ecsctl(d, &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(leftovers("saved").await, Vec::<String>::new());
+}
