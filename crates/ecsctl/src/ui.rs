@@ -78,18 +78,42 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
-/// Prints one line per event of a running apply/destroy: on a terminal with colours, else
-/// with the elapsed time since the start so logs read well in CI.
+/// Prints one line per event of a running apply/destroy. On a terminal: coloured, with a
+/// progress bar kept below the lines; otherwise plain lines stamped with the time since the
+/// start, so logs read well in CI.
 pub struct Lines {
     color: bool,
     start: Instant,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Lines {
-    pub fn new() -> Self {
-        Lines {
-            color: color_stdout(),
-            start: Instant::now(),
+    /// `total` is the number of operations the run will perform (a replace is two).
+    pub fn new(total: u64) -> Self {
+        let bar = std::io::stdout().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] [{bar:30}] {pos}/{len} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Lines { color: color_stdout(), start: Instant::now(), bar }
+    }
+
+    /// One operation ended.
+    pub fn advance(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 
@@ -103,12 +127,16 @@ impl Lines {
             "!" => "1;31",
             _ => "0",
         };
-        println!(
+        let text = format!(
             "{} {} {}: {}",
             paint(self.color, "2", &stamp),
             paint(self.color, code, &format!("{symbol:>3}")),
             paint(self.color, "1", address),
             message
         );
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => println!("{text}"),
+        }
     }
 }

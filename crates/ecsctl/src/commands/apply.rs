@@ -94,9 +94,8 @@ async fn run(
     let mut store = FileStore {
         path: s.state_path.clone(),
     };
-    let reporter = Arc::new(LineReporter {
-        lines: Lines::new(),
-    });
+    let ops: usize = plan.changes.iter().map(|c| if c.action == Action::Replace { 2 } else { 1 }).sum();
+    let reporter = Arc::new(LineReporter { lines: Lines::new(ops as u64) });
     let started = Instant::now();
     println!();
     let provider: Arc<dyn Provider> = provider;
@@ -105,11 +104,12 @@ async fn run(
         s.state.clone(),
         provider,
         &mut store,
-        reporter,
+        reporter.clone(),
         &options,
         interrupt,
     )
     .await;
+    reporter.lines.finish();
     let elapsed = ui::human_duration(started.elapsed());
 
     let (mut added, mut changed, mut destroyed) = (0, 0, 0);
@@ -240,6 +240,7 @@ impl Reporter for LineReporter {
         error: Option<&ProviderError>,
     ) {
         let took = ui::human_duration(elapsed);
+        self.lines.advance();
         match error {
             None => self.lines.line(
                 symbol(op),
