@@ -351,11 +351,51 @@ impl Kind {
         let r = self.schema().replace_on;
         r.contains(&"*") || r.contains(&attr)
     }
+
+    /// Arguments AWS keeps unique among live resources of this kind (in their scope: a
+    /// name in the account or VPC, a CIDR in the VPC, a port on a load balancer). Two
+    /// objects with the same values cannot exist at once, so a replacement that keeps them
+    /// must destroy first, and one that changes any of them can create first.
+    pub fn unique_args(self) -> &'static [&'static str] {
+        use Kind::*;
+        match self {
+            Subnet => &["cidr_block"],
+            SecurityGroup | IamRole | IamInstanceProfile | EcsCluster | LaunchTemplate
+            | AutoscalingGroup | ScalingPolicy | Lb | LbTargetGroup | LogGroup | EcsService
+            | DnsRecord => &["name"],
+            LbListener => &["port"],
+            LbListenerRule => &["priority"],
+            Vpc | InternetGateway | RouteTable | Eip | NatGateway | HostedZone
+            | TaskDefinition => &[],
+        }
+    }
+
+    /// Whether a replacement whose changed arguments are `changed` creates the new object
+    /// before deleting the old one: always for kinds whose schema says so, otherwise when
+    /// the replacement changes a unique argument (so both can exist at once).
+    pub fn replace_creates_first(self, changed: &[&str]) -> bool {
+        self.schema().create_before_destroy
+            || self.unique_args().iter().any(|u| changed.contains(u))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replacements_create_first_only_when_the_unique_arguments_change() {
+        assert!(Kind::Subnet.replace_creates_first(&["cidr_block"]));
+        assert!(!Kind::Subnet.replace_creates_first(&["availability_zone"]));
+        assert!(Kind::EcsService.replace_creates_first(&["name", "cluster"]));
+        assert!(!Kind::EcsService.replace_creates_first(&["launch_type"]));
+        assert!(Kind::TaskDefinition.replace_creates_first(&["family"]));
+        for k in Kind::ALL {
+            for u in k.unique_args() {
+                assert!(k.schema().args.iter().any(|(a, _)| a == u), "{k}: {u}");
+            }
+        }
+    }
 
     #[test]
     fn replace_rules_name_real_arguments() {

@@ -200,7 +200,8 @@ fn diff_one(
         (Some(change), Visited::Updated(compared))
     } else {
         change.action = Action::Replace;
-        change.create_before_destroy = kind.schema().create_before_destroy;
+        let changed: Vec<&str> = change.diffs.iter().map(|d| d.name.as_str()).collect();
+        change.create_before_destroy = kind.replace_creates_first(&changed);
         (Some(change), Visited::New)
     }
 }
@@ -514,7 +515,10 @@ mod tests {
         );
         let subnet = &p.changes[0];
         assert_eq!(subnet.replace_reasons, ["availability_zone"]);
-        assert!(!subnet.create_before_destroy);
+        assert!(
+            !subnet.create_before_destroy,
+            "the same CIDR cannot exist twice: the old subnet goes first"
+        );
         assert_eq!(p.counts(), (1, 1, 1));
         let asg = &p.changes[1];
         assert_eq!(asg.diffs[0].name, "subnet_ids");
