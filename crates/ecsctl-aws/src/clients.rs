@@ -3,7 +3,15 @@
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How the SDK retries a failed call (throttling, 5xx, dropped connections) before the
@@ -81,6 +89,91 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// The region every client uses (empty when none is configured).
     pub region: String,
+    /// How many API calls these clients made, per service (every client counts its own).
+    pub calls: CallCounter,
+}
+
+/// API calls made per service (`ec2`, `elbv2`, …): one per operation sent, however many
+/// attempts its retries took. Shared by clones of the [`Clients`] it belongs to.
+#[derive(Clone, Debug, Default)]
+pub struct CallCounter(Arc<Mutex<BTreeMap<&'static str, u64>>>);
+
+impl CallCounter {
+    fn count(&self, service: &'static str) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry(service).or_default() += 1;
+    }
+
+    /// The counts so far.
+    pub fn snapshot(&self) -> CallStats {
+        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        CallStats {
+            by_service: m.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
+    }
+}
+
+/// A count of API calls per service.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallStats {
+    pub by_service: BTreeMap<String, u64>,
+}
+
+impl CallStats {
+    pub fn total(&self) -> u64 {
+        self.by_service.values().sum()
+    }
+
+    /// The calls made since `earlier` (a snapshot of the same counter).
+    pub fn since(&self, earlier: &CallStats) -> CallStats {
+        let by_service = self
+            .by_service
+            .iter()
+            .map(|(k, v)| {
+                let before = earlier.by_service.get(k).copied().unwrap_or(0);
+                (k.clone(), v.saturating_sub(before))
+            })
+            .filter(|(_, v)| *v > 0)
+            .collect();
+        CallStats { by_service }
+    }
+}
+
+/// `ec2 8, elbv2 5` (busiest service first, then by name).
+impl fmt::Display for CallStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut counts: Vec<(&String, &u64)> = self.by_service.iter().collect();
+        counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// The interceptor that counts the calls of one service's client.
+#[derive(Debug)]
+struct CountCalls {
+    service: &'static str,
+    counter: CallCounter,
+}
+
+impl Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "ecsctl-call-counter"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.counter.count(self.service);
+        match cfg.load::<Metadata>() {
+            Some(m) => tracing::debug!(service = self.service, operation = m.name(), "AWS call"),
+            None => tracing::debug!(service = self.service, "AWS call"),
+        }
+        Ok(())
+    }
 }
 
 impl Clients {
@@ -110,28 +203,34 @@ impl Clients {
     ) -> Self {
         let retry = settings.retry_config();
         let timeouts = timeout_config();
+        let calls = CallCounter::default();
         macro_rules! client {
-            ($sdk:ident) => {{
+            ($sdk:ident, $service:literal) => {{
                 let mut b = $sdk::config::Builder::from(conf);
                 b.set_retry_config(Some(retry.clone()));
                 b.set_timeout_config(Some(timeouts.clone()));
                 for i in interceptors {
                     b.push_interceptor(i.clone());
                 }
+                b.push_interceptor(SharedInterceptor::new(CountCalls {
+                    service: $service,
+                    counter: calls.clone(),
+                }));
                 $sdk::Client::from_conf(b.build())
             }};
         }
         Clients {
-            ec2: client!(aws_sdk_ec2),
-            ecs: client!(aws_sdk_ecs),
-            autoscaling: client!(aws_sdk_autoscaling),
-            elbv2: client!(aws_sdk_elasticloadbalancingv2),
-            iam: client!(aws_sdk_iam),
-            route53: client!(aws_sdk_route53),
-            ssm: client!(aws_sdk_ssm),
-            logs: client!(aws_sdk_cloudwatchlogs),
-            sts: client!(aws_sdk_sts),
+            ec2: client!(aws_sdk_ec2, "ec2"),
+            ecs: client!(aws_sdk_ecs, "ecs"),
+            autoscaling: client!(aws_sdk_autoscaling, "autoscaling"),
+            elbv2: client!(aws_sdk_elasticloadbalancingv2, "elbv2"),
+            iam: client!(aws_sdk_iam, "iam"),
+            route53: client!(aws_sdk_route53, "route53"),
+            ssm: client!(aws_sdk_ssm, "ssm"),
+            logs: client!(aws_sdk_cloudwatchlogs, "logs"),
+            sts: client!(aws_sdk_sts, "sts"),
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
+            calls,
         }
     }
 }
@@ -182,5 +281,43 @@ mod tests {
         let t = c.sts.config().timeout_config().expect("timeouts");
         assert_eq!(t.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
         assert_eq!(t.operation_timeout(), Some(OPERATION_TIMEOUT));
+    }
+
+    #[test]
+    fn call_stats_subtract_and_render_busiest_first() {
+        let counter = CallCounter::default();
+        counter.count("elbv2");
+        let before = counter.snapshot();
+        for _ in 0..3 {
+            counter.count("ec2");
+        }
+        counter.count("elbv2");
+        counter.count("iam");
+        let after = counter.snapshot();
+        assert_eq!(after.total(), 6);
+        let delta = after.since(&before);
+        assert_eq!(delta.total(), 5);
+        assert_eq!(delta.to_string(), "ec2 3, elbv2 1, iam 1");
+        assert_eq!(CallStats::default().to_string(), "");
+    }
+
+    #[tokio::test]
+    async fn every_client_counts_its_calls() {
+        let conf = aws_types::SdkConfig::builder()
+            .region(aws_config::Region::new("eu-west-2"))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(
+                aws_sdk_sts::config::Credentials::for_tests(),
+            ))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let c = Clients::from_conf_settings(&conf, &RetrySettings::quick(), &[]);
+        // Nothing listens on port 9: the call fails, but it was made (once, retries aside).
+        let _ = c.sts.get_caller_identity().send().await;
+        let _ = c.ec2.describe_vpcs().send().await;
+        let stats = c.calls.snapshot();
+        assert_eq!(stats.by_service.get("sts"), Some(&1));
+        assert_eq!(stats.by_service.get("ec2"), Some(&1));
+        assert_eq!(stats.total(), 2);
     }
 }

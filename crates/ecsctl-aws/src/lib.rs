@@ -6,9 +6,10 @@ mod args;
 mod clients;
 mod error;
 pub mod kinds;
+pub mod safe_create;
 mod wait;
 
-pub use clients::{Clients, RetrySettings};
+pub use clients::{CallCounter, CallStats, Clients, RetrySettings};
 
 use async_trait::async_trait;
 use ecsctl_graph::{Address, Data, Kind};
@@ -48,6 +49,12 @@ impl AwsProvider {
         Self::new(stack, Clients::from_env(region, settings).await)
     }
 
+    /// The AWS API calls this provider has made so far, per service. Take a snapshot
+    /// before and after an operation and use [`CallStats::since`] for its cost.
+    pub fn call_stats(&self) -> CallStats {
+        self.clients.calls.snapshot()
+    }
+
     /// What the CLI calls: like [`AwsProvider::from_env_with`], but fails with a clear
     /// error (class `InvalidInput`) when no region is configured anywhere, instead of
     /// failing on the first call.
@@ -76,8 +83,8 @@ impl Provider for AwsProvider {
         args: &Attrs,
         token: &str,
     ) -> Result<Created, ProviderError> {
-        kinds::handler(call.address.kind)
-            .create(&self.clients, call, args, token)
+        // A lost reply neither loses nor duplicates the resource: see `safe_create`.
+        safe_create::create(kinds::handler(call.address.kind), &self.clients, call, args, token)
             .await
             .map_err(|e| e.at(call.address))
     }

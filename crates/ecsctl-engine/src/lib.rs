@@ -5,17 +5,20 @@
 //!   bounded by [`ApplyOptions::parallelism`] and a per-API limit. Creates record their
 //!   intent in `state.pending` (saved) before calling the provider, so a run that dies
 //!   mid-create is resolved by the next one through `Provider::find`.
-//! - [`refresh`] reads every resource in a state, one batched call per kind.
+//! - [`refresh`] reads every resource in a state, one batched call per kind;
+//!   [`find_orphans`] lists what is tagged for the stack but not in the state.
 //! - [`memory::MemoryProvider`] is an in-memory provider with injectable faults for tests.
 
 mod interrupt;
 pub mod memory;
+mod orphans;
 mod refresh;
 mod resolve;
 mod schedule;
 mod walk;
 
 pub use interrupt::Interrupt;
+pub use orphans::{find_orphans, OrphanSearch};
 pub use refresh::{refresh, RefreshOutcome};
 pub use walk::apply;
 

@@ -2,6 +2,7 @@
 //! kinds at once.
 
 use ecsctl_graph::{Address, Kind};
+use ecsctl_plan::drift::Observed;
 use ecsctl_provider::{ErrorClass, Live, Provider, ProviderError, ReadItem};
 use ecsctl_state::State;
 use std::collections::{BTreeMap, HashMap};
@@ -18,6 +19,22 @@ pub struct RefreshOutcome {
     pub failed: Vec<(Kind, ProviderError)>,
     /// How many `read` calls were made (one per kind present in the state).
     pub calls: usize,
+}
+
+impl RefreshOutcome {
+    /// What was read, in the form [`ecsctl_plan::drift::refresh_state`] merges into a state.
+    pub fn observed(&self) -> BTreeMap<Address, Option<Observed>> {
+        self.live
+            .iter()
+            .map(|(a, l)| {
+                let o = l.as_ref().map(|l| Observed {
+                    args: l.args.clone(),
+                    outputs: l.outputs.clone(),
+                });
+                (a.clone(), o)
+            })
+            .collect()
+    }
 }
 
 /// Read every resource of `state` through `provider`.

@@ -11,7 +11,7 @@
 //!   S3 `SlowDown`), which the SDK classifies as throttling;
 //! - for a fraction of mutating calls (actions not starting with Describe/List/Get/Head),
 //!   forwards the call, so it takes effect, then answers 500 `InternalError` as if the
-//!   reply had been lost;
+//!   reply had been lost (a per-action rate, `ec2:CreateVpc` = 1.0, targets one action);
 //! - counts calls by service and action, in process ([`RunningProxy::stats`]) and at
 //!   `GET /__proxy/stats` (JSON), reset by `POST /__proxy/reset-stats`.
 //!
@@ -109,6 +109,7 @@ pub struct FaultProxyBuilder {
     action_latency: HashMap<String, Duration>,
     throttle_rate: f64,
     lost_reply_rate: f64,
+    action_lost_reply_rate: HashMap<String, f64>,
     seed: Option<u64>,
 }
 
@@ -121,6 +122,7 @@ impl Default for FaultProxyBuilder {
             action_latency: HashMap::new(),
             throttle_rate: 0.0,
             lost_reply_rate: 0.0,
+            action_lost_reply_rate: HashMap::new(),
             seed: None,
         }
     }
@@ -165,6 +167,14 @@ impl FaultProxyBuilder {
         self
     }
 
+    /// The lost-reply rate of one mutating action, `service:Action` as in the stats (e.g.
+    /// `ec2:CreateVpc` at 1.0: every CreateVpc takes effect and is answered 500), instead
+    /// of [`lost_reply_rate`](Self::lost_reply_rate).
+    pub fn action_lost_reply_rate(mut self, action: impl Into<String>, rate: f64) -> Self {
+        self.action_lost_reply_rate.insert(action.into(), rate);
+        self
+    }
+
     /// The seed of the fault decisions; default one from the clock
     /// ([`RunningProxy::seed`] tells which, to reproduce a run).
     pub fn seed(mut self, seed: u64) -> Self {
@@ -188,6 +198,10 @@ impl FaultProxyBuilder {
         for key in self.action_latency.keys() {
             check_action_key(key)?;
         }
+        for (key, rate) in &self.action_lost_reply_rate {
+            check_action_key(key)?;
+            check_rate("per-action lost-reply rate", *rate)?;
+        }
         let seed = self.seed.unwrap_or_else(clock_seed);
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
@@ -206,6 +220,7 @@ impl FaultProxyBuilder {
             action_latency: self.action_latency,
             throttle_rate: self.throttle_rate,
             lost_reply_rate: self.lost_reply_rate,
+            action_lost_reply_rate: self.action_lost_reply_rate,
             seed,
         };
         let (tx, rx) = watch::channel(false);

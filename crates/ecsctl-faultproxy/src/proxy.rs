@@ -32,6 +32,8 @@ pub(crate) struct Settings {
     pub action_latency: HashMap<String, Duration>,
     pub throttle_rate: f64,
     pub lost_reply_rate: f64,
+    /// Lost-reply rates of single actions (`service:Action`), instead of the global one.
+    pub action_lost_reply_rate: HashMap<String, f64>,
     pub seed: u64,
 }
 
@@ -137,7 +139,12 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
             let id = request_id(s.seed, &key, n);
             return Ok(injected(responses::throttle(&call.protocol, &id)));
         }
-        lost = call.mutating && happens(s.lost_reply_rate, s.seed, &key, n, Roll::Lost);
+        let rate = s
+            .action_lost_reply_rate
+            .get(&key)
+            .copied()
+            .unwrap_or(s.lost_reply_rate);
+        lost = call.mutating && happens(rate, s.seed, &key, n, Roll::Lost);
     }
 
     let path_and_query = parts

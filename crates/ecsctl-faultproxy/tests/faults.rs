@@ -325,3 +325,68 @@ async fn clean_round_trip_through_every_protocol_and_counted() {
     assert_eq!(proxy.stats().total.calls, 0);
     proxy.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_per_action_lost_reply_rate_targets_only_that_action() {
+    let proxy = FaultProxy::builder()
+        .upstream(Moto::get().url())
+        .action_lost_reply_rate("ec2:CreateSubnet", 1.0)
+        .seed(11)
+        .start()
+        .await
+        .expect("start the proxy");
+    let account = next_account();
+    let c = clients(&proxy.url(), &account, no_retries()).await;
+    let vpc = c
+        .ec2
+        .create_vpc()
+        .cidr_block("10.42.0.0/16")
+        .send()
+        .await
+        .expect("other actions answer normally");
+    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id");
+    let err = c
+        .ec2
+        .create_subnet()
+        .vpc_id(vpc_id)
+        .cidr_block("10.42.1.0/24")
+        .send()
+        .await
+        .expect_err("the reply is lost");
+    assert_eq!(err.code(), Some("InternalError"), "{err:?}");
+    let subnets = direct(&account)
+        .await
+        .ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc_id)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe directly");
+    assert_eq!(subnets.subnets().len(), 1, "the subnet was made");
+    let stats = proxy.stats();
+    assert_eq!(stats.action("ec2", "CreateSubnet").lost, 1);
+    assert_eq!(stats.action("ec2", "CreateVpc").lost, 0);
+}
+
+#[tokio::test]
+async fn a_per_action_rate_is_checked() {
+    let e = FaultProxy::builder()
+        .upstream(Moto::get().url())
+        .action_lost_reply_rate("CreateSubnet", 1.0)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("service:Action"), "{e}");
+    let e = FaultProxy::builder()
+        .upstream(Moto::get().url())
+        .action_lost_reply_rate("ec2:CreateSubnet", 1.5)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("between 0 and 1"), "{e}");
+}

@@ -3,11 +3,14 @@
 //!
 //! - [`plan`] and [`plan_destroy`] make a [`Plan`]: one [`Change`] per resource that changes
 //!   ([`Action`]: create, update, replace, delete), ordered by dependencies;
+//! - [`drift`] merges what a refresh read into the state and shows what changed outside
+//!   ecsctl;
 //! - [`normalize`] holds the rules that make equal things compare equal;
 //! - [`render`] shows a plan to people ([`render::human`]) and programs ([`render::json`]);
 //! - [`Plan::check_current`] refuses a saved plan once the state or stack file moved on.
 
 mod diff;
+pub mod drift;
 mod file;
 mod model;
 pub mod normalize;

@@ -19,6 +19,8 @@
 //! - DNS names (`name` of zones and records, `alias_target.dns_name`) lowercase with a
 //!   trailing dot, without the `dualstack.` prefix Route 53 adds to ELB aliases; zone ids
 //!   without the `/hostedzone/` prefix;
+//! - security group rules (`ingress`, `egress`) with several `cidr_blocks` are split into one
+//!   rule per CIDR, the form AWS reads them back in;
 //! - lists AWS treats as sets are sorted and deduplicated: `subnet_ids`,
 //!   `security_group_ids`, `cidr_blocks`, `ingress`, `egress`, `routes`,
 //!   `managed_policy_arns`, `path_patterns`, `host_headers`, `name_servers`,
@@ -104,7 +106,7 @@ fn specific(kind: Kind, attr: &str, v: Json) -> Json {
         (_, "cidr_block" | "destination_cidr_block") => cidr(v),
         (_, "cidr_blocks") => set(map_items(v, cidr)),
         (_, "routes") => set(map_items(v, route)),
-        (_, "ingress" | "egress") => set(map_items(v, sg_rule)),
+        (_, "ingress" | "egress") => set(map_items(split_cidrs(v), sg_rule)),
         (_, "host_headers") => set(map_items(v, lowercase)),
         (
             _,
@@ -120,6 +122,41 @@ fn specific(kind: Kind, attr: &str, v: Json) -> Json {
         (_, "launch_template_version") => number_as_string(v),
         _ => v,
     }
+}
+
+/// Security group rules with several CIDRs become one rule per CIDR (the form AWS reports
+/// them in: one rule per protocol, port range and single peer).
+fn split_cidrs(v: Json) -> Json {
+    let Json::Array(rules) = v else { return v };
+    let mut out = Vec::with_capacity(rules.len());
+    for rule in rules {
+        match &rule {
+            Json::Object(m) => match m.get("cidr_blocks") {
+                Some(Json::Array(cidrs)) if cidrs.len() > 1 => {
+                    for c in cidrs {
+                        let mut one = m.clone();
+                        one.insert("cidr_blocks".to_string(), Json::Array(vec![c.clone()]));
+                        out.push(Json::Object(one));
+                    }
+                }
+                _ => out.push(rule),
+            },
+            _ => out.push(rule),
+        }
+    }
+    Json::Array(out)
+}
+
+/// Whether a live value read back for argument `attr` says nothing about it, so the
+/// recorded value stands: the ECS service settings some APIs (and the emulator, on
+/// CreateService) leave out of their answers read back as null or empty.
+pub fn not_reported(kind: Kind, attr: &str, live: &Json) -> bool {
+    const UNREPORTED_WHEN_EMPTY: &[(Kind, &str)] = &[
+        (Kind::EcsService, "deployment"),
+        (Kind::EcsService, "health_check_grace_period"),
+        (Kind::EcsService, "placement_strategy"),
+    ];
+    UNREPORTED_WHEN_EMPTY.contains(&(kind, attr)) && is_empty(&canonical(live))
 }
 
 /// A string holding JSON (possibly URL-encoded) becomes that JSON; anything else is kept.
@@ -336,6 +373,41 @@ mod tests {
             &json!(60.0),
             &json!(60)
         ));
+    }
+
+    #[test]
+    fn multi_cidr_rules_equal_one_rule_per_cidr() {
+        let desired = json!([{"protocol": "tcp", "from_port": 80, "to_port": 80,
+            "cidr_blocks": ["10.0.0.0/8", "192.168.1.7/24"], "description": "clients"}]);
+        let live = json!([
+            {"protocol": "tcp", "from_port": 80, "to_port": 80, "cidr_blocks": ["192.168.1.0/24"], "description": "clients"},
+            {"protocol": "tcp", "from_port": 80, "to_port": 80, "cidr_blocks": ["10.0.0.0/8"], "description": "clients"}
+        ]);
+        assert!(equal(Kind::SecurityGroup, "ingress", &desired, &live));
+        let fewer = json!([
+            {"protocol": "tcp", "from_port": 80, "to_port": 80, "cidr_blocks": ["10.0.0.0/8"], "description": "clients"}
+        ]);
+        assert!(!equal(Kind::SecurityGroup, "ingress", &desired, &fewer));
+        // Rules naming a group are kept as they are.
+        let group = json!([{"protocol": "tcp", "from_port": 1, "to_port": 2, "source_security_group_id": "sg-1"}]);
+        assert_eq!(
+            n(Kind::SecurityGroup, "egress", group.clone()),
+            canonical(&group)
+        );
+    }
+
+    #[test]
+    fn empty_ecs_service_settings_are_not_reported() {
+        for attr in ["deployment", "health_check_grace_period", "placement_strategy"] {
+            assert!(not_reported(Kind::EcsService, attr, &Json::Null));
+            assert!(not_reported(Kind::EcsService, attr, &json!([])));
+            assert!(not_reported(Kind::EcsService, attr, &json!({"circuit_breaker": null})));
+        }
+        assert!(!not_reported(Kind::EcsService, "health_check_grace_period", &json!(0)));
+        assert!(!not_reported(Kind::EcsService, "deployment", &json!({"maximum_percent": 200})));
+        // Other arguments read as empty are real values.
+        assert!(!not_reported(Kind::EcsService, "load_balancers", &json!([])));
+        assert!(!not_reported(Kind::LaunchTemplate, "key_name", &Json::Null));
     }
 
     #[test]

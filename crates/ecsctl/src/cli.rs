@@ -62,6 +62,12 @@ pub enum Command {
     /// Inspect the state file.
     #[command(subcommand)]
     State(StateCommand),
+    /// Read every resource in the state back from AWS, report what changed outside ecsctl,
+    /// and record it in the state file (nothing in AWS is changed).
+    Refresh(RefreshArgs),
+    /// Take resources tagged for this stack that the state does not track (left by a crash
+    /// or a lost state file) into the state, by their `ecsctl:address` tag.
+    Import(ImportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -87,6 +93,31 @@ pub struct PlanArgs {
     pub destroy: bool,
     #[command(flatten)]
     pub refresh: RefreshArg,
+    /// Look for resources tagged for this stack that the state does not track
+    /// (`--find-orphans=false` to skip; only with refresh).
+    #[arg(long, default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    pub find_orphans: bool,
+    /// Print how many AWS API calls the refresh and the orphan search made, and how long
+    /// they took.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RefreshArgs {
+    /// Print the drift as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print how many AWS API calls the refresh made.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Print how many AWS API calls the search and the reads made.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 #[derive(Args, Debug, Clone)]

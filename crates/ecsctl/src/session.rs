@@ -1,15 +1,17 @@
 //! What several commands share: reading the stack file, finding and locking the state,
-//! building the AWS provider, looking up data (AZs, AMI) and caching it in state.
+//! building the AWS provider, looking up data (AZs, AMI) and caching it in state, reading
+//! the live resources back (refresh, orphans) and making the plan.
 
 use crate::cli::Global;
-use anyhow::{anyhow, Context, Result};
-use ecsctl_aws::AwsProvider;
+use anyhow::{anyhow, bail, Context, Result};
+use ecsctl_aws::{AwsProvider, CallStats};
 use ecsctl_graph::Data;
-use ecsctl_provider::{DataQuery, Provider};
+use ecsctl_provider::{DataQuery, Orphan, Provider};
 use ecsctl_stack::{Ami, Azs, Stack};
 use ecsctl_state::{Lock, State};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Read and validate the stack file; on problems print every one and fail.
 pub fn load_stack(g: &Global) -> Result<Stack> {
@@ -107,23 +109,113 @@ pub fn remember_data(state: &mut State, data: &Data) {
     }
 }
 
+/// What a refresh found and what it cost.
+pub struct Refreshed {
+    pub drift: ecsctl_plan::drift::Drift,
+    pub calls: CallStats,
+    pub elapsed: Duration,
+}
+
+/// A plan and what was learnt from the cloud while making it.
+pub struct Planned {
+    pub plan: ecsctl_plan::Plan,
+    /// `None` when the plan was made against the state as recorded (`--refresh=false`).
+    pub refreshed: Option<Refreshed>,
+}
+
+/// What an orphan search found and what it cost.
+pub struct Orphans {
+    pub found: Vec<Orphan>,
+    pub calls: CallStats,
+    pub elapsed: Duration,
+}
+
 impl Session {
-    /// Data lookups, expansion and the pure plan (or the destroy plan).
+    /// Read every resource of the state back and make the in-memory state what lives: live
+    /// arguments and outputs replace the recorded ones, resources gone are removed. Nothing
+    /// is written; a failed read fails the whole refresh.
+    pub async fn refresh(&mut self, provider: &Arc<AwsProvider>) -> Result<Refreshed> {
+        let before = provider.call_stats();
+        let started = Instant::now();
+        let dynp: Arc<dyn Provider> = provider.clone();
+        let outcome = ecsctl_engine::refresh(&self.state, dynp).await;
+        if let Some((kind, e)) = outcome.failed.first() {
+            let more = outcome.failed.len() - 1;
+            bail!(
+                "reading the live {kind} resources failed: {e}{}; check credentials and                  network and run the command again, or pass --refresh=false to use the state                  as recorded",
+                if more > 0 {
+                    format!(" (and {more} more kind{})", if more == 1 { "" } else { "s" })
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let (state, drift) = ecsctl_plan::drift::refresh_state(&self.state, &outcome.observed());
+        self.state = state;
+        let refreshed = Refreshed {
+            drift,
+            calls: provider.call_stats().since(&before),
+            elapsed: started.elapsed(),
+        };
+        tracing::info!(
+            "refresh: {} API calls ({}) in {} ms for {} resources",
+            refreshed.calls.total(),
+            refreshed.calls,
+            refreshed.elapsed.as_millis(),
+            self.state.resources.len()
+        );
+        Ok(refreshed)
+    }
+
+    /// Resources tagged for this stack that the state does not track.
+    pub async fn orphans(&self, provider: &Arc<AwsProvider>) -> Result<Orphans> {
+        let before = provider.call_stats();
+        let started = Instant::now();
+        let dynp: Arc<dyn Provider> = provider.clone();
+        let search = ecsctl_engine::find_orphans(&self.state, dynp, &self.stack.name).await;
+        if let Some((kind, e)) = search.failed.first() {
+            bail!(
+                "listing the {kind} resources tagged for stack {} failed: {e}; run the command                  again, or pass --find-orphans=false",
+                self.stack.name
+            );
+        }
+        let orphans = Orphans {
+            found: search.orphans,
+            calls: provider.call_stats().since(&before),
+            elapsed: started.elapsed(),
+        };
+        tracing::info!(
+            "orphan discovery: {} API calls ({}) in {} ms",
+            orphans.calls.total(),
+            orphans.calls,
+            orphans.elapsed.as_millis()
+        );
+        Ok(orphans)
+    }
+
+    /// Refresh (unless told not to), data lookups, expansion and the pure plan (or the
+    /// destroy plan) against the refreshed state.
     pub async fn make_plan(
         &mut self,
-        provider: &dyn Provider,
+        provider: &Arc<AwsProvider>,
         refresh: bool,
         destroy: bool,
-    ) -> Result<ecsctl_plan::Plan> {
+    ) -> Result<Planned> {
+        let refreshed = if refresh && !self.state.resources.is_empty() {
+            Some(self.refresh(provider).await?)
+        } else {
+            None
+        };
         let hash = self.stack.source_hash.clone();
         let mut plan = if destroy {
             ecsctl_plan::plan_destroy(&self.state, &hash)
         } else {
-            let data = self.data(provider, refresh).await?;
+            let data = self.data(&**provider, refresh).await?;
             let graph = ecsctl_graph::expand(&self.stack, &data);
+            let graph = ecsctl_plan::drift::keep_managed(&graph, &self.state);
             ecsctl_plan::plan(&graph, &self.state, &hash)?
         };
         plan.data = self.state.data.clone();
-        Ok(plan)
+        Ok(Planned { plan, refreshed })
     }
 }

@@ -9,6 +9,7 @@ use super::iam_propagation::retry_iam_propagation;
 use super::lb::{int32, int_or_str, is_ours, like, orphan, stack_of, STACK_TAG};
 use crate::kinds::Handler;
 use crate::wait::{self, Poll};
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag};
@@ -55,6 +56,8 @@ impl Handler for AutoscalingGroup {
                 .health_check_grace_period(grace)
                 .new_instances_protected_from_scale_in(false)
                 .set_tags(Some(tags.clone()))
+                .customize()
+                .config_override(once!(aws_sdk_autoscaling))
                 .send()
                 .await
                 .map_err(error::map)

@@ -2,6 +2,7 @@
 //! cluster ARN. Also the ECS helpers the task definition and service kinds share (tags).
 
 use crate::kinds::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName, Tag};
@@ -162,6 +163,8 @@ impl Handler for EcsCluster {
             .cluster_name(name)
             .settings(insights(insights_on))
             .set_tags((!tags.is_empty()).then_some(tags))
+            .customize()
+            .config_override(once!(aws_sdk_ecs))
             .send()
             .await
             .map_err(error::map)?;

@@ -14,6 +14,7 @@ use super::ecs_cluster::{ecs_tag_pairs, ecs_tags, retag};
 use super::iam_propagation::retry_iam_propagation;
 use crate::kinds::Handler;
 use crate::wait::{self, Poll};
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
@@ -460,7 +461,11 @@ impl Handler for EcsService {
             let req = req.clone();
             async move {
                 tracing::debug!(name, cluster, "ecs CreateService");
-                req.send().await.map_err(error::map)
+                req.customize()
+                    .config_override(once!(aws_sdk_ecs))
+                    .send()
+                    .await
+                    .map_err(error::map)
             }
         })
         .await?;

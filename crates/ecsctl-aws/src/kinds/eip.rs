@@ -3,6 +3,7 @@
 
 use super::ec2::{self, filter, gone, into_attrs, no_id};
 use super::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address as Ip, DomainType, ResourceType};
@@ -35,6 +36,8 @@ impl Handler for Eip {
             .allocate_address()
             .domain(DomainType::Vpc)
             .tag_specifications(ec2::tag_spec(ResourceType::ElasticIp, args))
+            .customize()
+            .config_override(once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(error::map)?;

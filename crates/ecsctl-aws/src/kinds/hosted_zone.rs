@@ -3,6 +3,7 @@
 
 use crate::kinds::Handler;
 use crate::wait::{self, Poll};
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
@@ -228,6 +229,8 @@ impl Handler for HostedZone {
             .caller_reference(args::client_token(token, CALLER_REFERENCE_MAX))
             .hosted_zone_config(config)
             .vpc(vpc)
+            .customize()
+            .config_override(once!(aws_sdk_route53))
             .send()
             .await
         {
@@ -279,9 +282,14 @@ impl Handler for HostedZone {
             .filter(|z| z.config().is_some_and(|c| c.private_zone()))
             .collect();
         if let Some(z) = zones.iter().find(|z| z.caller_reference() == reference) {
+            // Made by this intent; an interrupted create may have stopped before tagging
+            // it (ChangeTagsForResource is idempotent).
+            let id = bare_id(z.id()).to_string();
+            let (set, _) = args::tag_changes(&Attrs::new(), args);
+            change_tags(aws, &id, set, Vec::new()).await?;
             return Ok(Some(Created {
-                id: bare_id(z.id()).to_string(),
                 outputs: outputs(z.id(), &[]),
+                id,
             }));
         }
         let ids: Vec<String> = zones.iter().map(|z| bare_id(z.id()).to_string()).collect();

@@ -4,6 +4,7 @@
 
 use super::iam_role::{iam_tags, tag_pairs, PATH_PREFIX};
 use crate::kinds::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_iam::types::InstanceProfile;
@@ -64,14 +65,30 @@ fn live(p: &InstanceProfile) -> Live {
 
 async fn add_role(aws: &Clients, profile: &str, role: &str) -> Result<(), ProviderError> {
     tracing::debug!(profile, role, "iam AddRoleToInstanceProfile");
-    aws.iam
+    let err = match aws
+        .iam
         .add_role_to_instance_profile()
         .instance_profile_name(profile)
         .role_name(role)
         .send()
         .await
-        .map_err(error::map)?;
-    Ok(())
+    {
+        Ok(_) => return Ok(()),
+        Err(e) => error::map(e),
+    };
+    // An SDK retry after a lost reply finds the profile full (one role per profile) with
+    // the role the first attempt added.
+    if err.code.as_deref() == Some("LimitExceeded") {
+        if let Some(p) = get(aws, profile).await? {
+            if p.roles().iter().any(|r| r.role_name() == role) {
+                return Ok(());
+            }
+        }
+    }
+    Err(error::with_context(
+        err,
+        &format!("adding role {role} to instance profile {profile}"),
+    ))
 }
 
 async fn remove_role(aws: &Clients, profile: &str, role: &str) -> Result<(), ProviderError> {
@@ -109,6 +126,8 @@ impl Handler for IamInstanceProfile {
             .instance_profile_name(name)
             .path(path)
             .set_tags(Some(iam_tags(args)?))
+            .customize()
+            .config_override(once!(aws_sdk_iam))
             .send()
             .await
         {
@@ -159,10 +178,19 @@ impl Handler for IamInstanceProfile {
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
         let name = args::str(args, "name")?;
-        Ok(get(aws, name)
+        let Some(profile) = get(aws, name)
             .await?
             .filter(|p| args::tags_match(args, &call.address.to_string(), &tag_pairs(p.tags())))
-            .map(|p| created(&p)))
+        else {
+            return Ok(None);
+        };
+        // An interrupted create may have stopped before adding the role: finish it.
+        if let Some(role) = args::opt_str(args, "role_name") {
+            if !profile.roles().iter().any(|r| r.role_name() == role) {
+                add_role(aws, name, role).await?;
+            }
+        }
+        Ok(Some(created(&profile)))
     }
 
     async fn update(

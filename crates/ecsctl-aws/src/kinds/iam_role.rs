@@ -3,6 +3,7 @@
 //! concurrently.
 
 use crate::kinds::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
@@ -245,6 +246,8 @@ impl Handler for IamRole {
             .path(path)
             .assume_role_policy_document(Json::Object(trust.clone()).to_string())
             .set_tags(Some(iam_tags(args)?))
+            .customize()
+            .config_override(once!(aws_sdk_iam))
             .send()
             .await
         {
@@ -292,10 +295,17 @@ impl Handler for IamRole {
         _token: &str,
     ) -> Result<Option<Created>, ProviderError> {
         let name = args::str(args, "name")?;
-        Ok(get_role(aws, name)
+        let Some(role) = get_role(aws, name)
             .await?
             .filter(|r| args::tags_match(args, &call.address.to_string(), &tag_pairs(r.tags())))
-            .map(|r| created(&r)))
+        else {
+            return Ok(None);
+        };
+        // An interrupted create may have stopped before its policies: both calls are
+        // idempotent, so put them all.
+        put_inline(aws, name, &inline_policies(args)?).await?;
+        attach(aws, name, &args::strings(args, "managed_policy_arns")?).await?;
+        Ok(Some(created(&role)))
     }
 
     async fn update(
@@ -494,6 +504,77 @@ impl Handler for IamRole {
         aws: &Clients,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        if items.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        // One GetAccountAuthorizationDetails listing (1000 roles a page) has every role
+        // with its trust policy, inline and attached policies and tags: one call instead
+        // of four per role. Without permission for it, read each role on its own.
+        tracing::debug!(count = items.len(), "iam GetAccountAuthorizationDetails (roles)");
+        let listed = aws
+            .iam
+            .get_account_authorization_details()
+            .filter(aws_sdk_iam::types::EntityType::Role)
+            .into_paginator()
+            .page_size(1000)
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(error::map);
+        match listed {
+            Ok(pages) => {
+                let mut by_name = BTreeMap::new();
+                for page in &pages {
+                    for role in page.role_detail_list() {
+                        if let Some(name) = role.role_name() {
+                            by_name.insert(name.to_string(), role);
+                        }
+                    }
+                }
+                let mut out = BTreeMap::new();
+                for item in items {
+                    let live = match by_name.get(&item.id) {
+                        None => None,
+                        Some(role) => {
+                            let trust = match role.assume_role_policy_document() {
+                                Some(doc) => decode_policy(doc)?,
+                                None => Json::Null,
+                            };
+                            let mut inline = Map::new();
+                            for p in role.role_policy_list() {
+                                if let (Some(n), Some(doc)) = (p.policy_name(), p.policy_document())
+                                {
+                                    inline.insert(n.to_string(), decode_policy(doc)?);
+                                }
+                            }
+                            let mut managed: Vec<&str> = role
+                                .attached_managed_policies()
+                                .iter()
+                                .filter_map(|p| p.policy_arn())
+                                .collect();
+                            managed.sort();
+                            let mut args = Attrs::new();
+                            args.insert("name".into(), json!(role.role_name()));
+                            args.insert("path".into(), json!(role.path()));
+                            args.insert("assume_role_policy".into(), trust);
+                            args.insert("inline_policies".into(), Json::Object(inline));
+                            args.insert("managed_policy_arns".into(), json!(managed));
+                            args.insert("tags".into(), args::read_tags(tag_pairs(role.tags())));
+                            let mut outputs = Attrs::new();
+                            outputs.insert("id".into(), json!(role.role_name()));
+                            outputs.insert("arn".into(), json!(role.arn()));
+                            Some(Live { args, outputs })
+                        }
+                    };
+                    out.insert(item.address.clone(), live);
+                }
+                return Ok(out);
+            }
+            Err(e) if e.class == ErrorClass::AccessDenied => {
+                tracing::debug!("no GetAccountAuthorizationDetails: reading roles one by one");
+            }
+            Err(e) => return Err(e),
+        }
         let mut tasks = tokio::task::JoinSet::new();
         for item in items {
             let (aws, item) = (aws.clone(), item.clone());

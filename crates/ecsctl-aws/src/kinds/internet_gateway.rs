@@ -3,6 +3,7 @@
 
 use super::ec2::{self, filter, gone, into_attrs, no_id};
 use super::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{InternetGateway as Igw, ResourceType};
@@ -28,6 +29,8 @@ impl Handler for InternetGateway {
             .ec2
             .create_internet_gateway()
             .tag_specifications(ec2::tag_spec(ResourceType::InternetGateway, args))
+            .customize()
+            .config_override(once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(error::map)?;
@@ -206,14 +209,38 @@ async fn describe(aws: &Clients, ids: Vec<String>) -> Result<Vec<Igw>, ProviderE
 
 async fn attach(aws: &Clients, id: &str, vpc_id: &str) -> Result<(), ProviderError> {
     tracing::debug!(id, vpc_id, "AttachInternetGateway");
-    aws.ec2
+    let err = match aws
+        .ec2
         .attach_internet_gateway()
         .internet_gateway_id(id)
         .vpc_id(vpc_id)
         .send()
         .await
-        .map_err(error::map)?;
-    Ok(())
+    {
+        Ok(_) => return Ok(()),
+        Err(e) => error::map(e),
+    };
+    // An SDK retry after a lost reply finds the gateway attached by the first attempt.
+    if err.code.as_deref() == Some("Resource.AlreadyAssociated") {
+        let out = aws
+            .ec2
+            .describe_internet_gateways()
+            .internet_gateway_ids(id)
+            .send()
+            .await
+            .map_err(error::map)?;
+        if out
+            .internet_gateways()
+            .iter()
+            .any(|g| attached_vpc(g) == Some(vpc_id))
+        {
+            return Ok(());
+        }
+    }
+    Err(error::with_context(
+        err,
+        &format!("attaching the gateway to {vpc_id}"),
+    ))
 }
 
 /// The VPC the gateway is attached to (or attaching to).

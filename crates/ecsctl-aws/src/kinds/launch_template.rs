@@ -6,6 +6,7 @@
 
 use super::ec2::{self, gone, into_attrs, no_id};
 use super::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -50,6 +51,8 @@ impl Handler for LaunchTemplate {
                 .client_token(args::client_token(token, 64))
                 .launch_template_data(data.clone())
                 .tag_specifications(ec2::tag_spec(ResourceType::LaunchTemplate, args))
+                .customize()
+                .config_override(once!(aws_sdk_ec2))
                 .send()
                 .await
                 .map_err(error::map);

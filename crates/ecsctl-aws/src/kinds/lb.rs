@@ -7,6 +7,7 @@
 
 use crate::kinds::Handler;
 use crate::wait::{self, Poll};
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -61,6 +62,8 @@ impl Handler for Lb {
             .set_subnets(Some(args::strings(args, "subnet_ids")?))
             .set_security_groups(Some(args::strings(args, "security_group_ids")?))
             .set_tags(Some(elb_tags(args)))
+            .customize()
+            .config_override(once!(aws_sdk_elasticloadbalancingv2))
             .send()
             .await
             .map_err(error::map)?;
@@ -112,6 +115,10 @@ impl Handler for Lb {
                 .get(arn)
                 .is_some_and(|t| is_ours(t, stack, call.address))
             {
+                // An interrupted create may have stopped before the idle timeout or the
+                // wait: finish both (setting the attribute again is harmless).
+                set_idle_timeout(aws, arn, args::int(args, "idle_timeout")?).await?;
+                let lb = wait_active(aws, call, arn).await?;
                 return Ok(Some(Created {
                     id: arn.to_string(),
                     outputs: outputs(&lb),

@@ -10,6 +10,7 @@ use super::lb::{
     stack_load_balancers, stack_of, tags_of, ELB_BATCH,
 };
 use crate::kinds::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -51,7 +52,12 @@ impl Handler for LbListener {
         tracing::debug!(lb, "elbv2 CreateListener");
         // No client token; a repeated CreateListener with the same settings returns the
         // existing listener, and the port is unique per load balancer.
-        let out = req.send().await.map_err(error::map)?;
+        let out = req
+            .customize()
+            .config_override(once!(aws_sdk_elasticloadbalancingv2))
+            .send()
+            .await
+            .map_err(error::map)?;
         let arn = out
             .listeners()
             .first()

@@ -8,6 +8,7 @@ use super::lb::{
 };
 use super::lb_listener::listeners_of;
 use crate::kinds::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -42,6 +43,8 @@ impl Handler for LbListenerRule {
             .set_conditions(Some(conditions(args)?))
             .actions(forward(args)?)
             .set_tags(Some(elb_tags(args)))
+            .customize()
+            .config_override(once!(aws_sdk_elasticloadbalancingv2))
             .send()
             .await
             .map_err(error::map)?;

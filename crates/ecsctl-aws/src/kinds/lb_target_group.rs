@@ -5,6 +5,7 @@ use super::lb::{
     each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_of, tags_of, ELB_BATCH,
 };
 use crate::kinds::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -79,6 +80,8 @@ impl Handler for LbTargetGroup {
             .healthy_threshold_count(hc.healthy)
             .unhealthy_threshold_count(hc.unhealthy)
             .set_tags(Some(elb_tags(args)))
+            .customize()
+            .config_override(once!(aws_sdk_elasticloadbalancingv2))
             .send()
             .await
             .map_err(error::map);
@@ -148,16 +151,18 @@ impl Handler for LbTargetGroup {
             .filter_map(|tg| tg.target_group_arn().map(str::to_string))
             .collect();
         let tags = tags_of(aws, &arns).await?;
-        Ok(arns
-            .into_iter()
-            .find(|arn| {
-                tags.get(arn)
-                    .is_some_and(|t| is_ours(t, stack, call.address))
-            })
-            .map(|arn| Created {
-                outputs: outputs(&arn),
-                id: arn,
-            }))
+        let Some(arn) = arns.into_iter().find(|arn| {
+            tags.get(arn)
+                .is_some_and(|t| is_ours(t, stack, call.address))
+        }) else {
+            return Ok(None);
+        };
+        // An interrupted create may have stopped before the deregistration delay.
+        set_delay(aws, &arn, args::int(args, "deregistration_delay")?).await?;
+        Ok(Some(Created {
+            outputs: outputs(&arn),
+            id: arn,
+        }))
     }
 
     async fn update(
@@ -236,6 +241,17 @@ impl Handler for LbTargetGroup {
             for item in chunk {
                 let live = match by_arn.get(item.id.as_str()) {
                     None => None,
+                    // The deregistration delay takes a call per group: read it for a lone
+                    // group; with more, it is not reported (the recorded value stands), so
+                    // refresh stays at a few calls however many services there are.
+                    Some(tg) if items.len() > 1 => {
+                        let mut args = live_args(tg, 0, tags.get(&item.id).cloned());
+                        args.remove("deregistration_delay");
+                        Some(Live {
+                            args,
+                            outputs: outputs(&item.id),
+                        })
+                    }
                     // No attributes means the group went away between the two calls.
                     Some(tg) => delay(aws, &item.id).await?.map(|delay| Live {
                         args: live_args(tg, delay, tags.get(&item.id).cloned()),

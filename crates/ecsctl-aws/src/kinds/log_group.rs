@@ -3,6 +3,7 @@
 //! Reads list every group under the names' common prefix (`/ecsctl/<stack>/`) at once.
 
 use crate::kinds::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup as AwsLogGroup;
@@ -180,6 +181,8 @@ impl Handler for LogGroup {
             .create_log_group()
             .log_group_name(name)
             .set_tags((!tags.is_empty()).then_some(tags))
+            .customize()
+            .config_override(once!(aws_sdk_cloudwatchlogs))
             .send()
             .await
         {
@@ -230,12 +233,20 @@ impl Handler for LogGroup {
             return Ok(None);
         };
         let tags = tags_of(aws, &arn).await?.unwrap_or_default();
-        Ok(
-            args::tags_match(args, &call.address.to_string(), &tags).then(|| Created {
-                id: name.to_string(),
-                outputs: outputs(name, &arn),
-            }),
+        if !args::tags_match(args, &call.address.to_string(), &tags) {
+            return Ok(None);
+        }
+        // An interrupted create may have stopped before the retention: set it (idempotent).
+        set_retention(
+            aws,
+            name,
+            args.get("retention_in_days").and_then(Json::as_i64),
         )
+        .await?;
+        Ok(Some(Created {
+            id: name.to_string(),
+            outputs: outputs(name, &arn),
+        }))
     }
 
     async fn update(
@@ -330,6 +341,26 @@ impl Handler for LogGroup {
         let mut out = BTreeMap::new();
         for item in items {
             let live = match found.get(&item.id) {
+                // Tags take a call per group: read them for a lone group; with more, they
+                // are not reported (the recorded ones stand), so refresh stays at a few
+                // calls however many services there are.
+                Some(g) if items.len() > 1 => match (g.log_group_name(), arn_of(g)) {
+                    (Some(name), Some(arn)) => {
+                        let mut args = Attrs::new();
+                        args.insert("name".into(), json!(name));
+                        args.insert(
+                            "retention_in_days".into(),
+                            g.retention_in_days()
+                                .map(|d| json!(d))
+                                .unwrap_or(Json::Null),
+                        );
+                        Some(Live {
+                            args,
+                            outputs: outputs(name, &arn),
+                        })
+                    }
+                    _ => None,
+                },
                 Some(g) => live(aws, g).await.map_err(|e| e.at(&item.address))?,
                 None => None,
             };

@@ -5,6 +5,7 @@
 use super::ec2::{self, gone, into_attrs, no_id};
 use super::Handler;
 use crate::wait::{self, Poll};
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway as Nat, NatGatewayState, ResourceType};
@@ -38,6 +39,8 @@ impl Handler for NatGateway {
             .allocation_id(allocation)
             .client_token(args::client_token(token, 64))
             .tag_specifications(ec2::tag_spec(ResourceType::Natgateway, args))
+            .customize()
+            .config_override(once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(error::map)?;
@@ -156,9 +159,16 @@ impl Handler for NatGateway {
             .try_collect()
             .await
             .map_err(error::map)?;
+        // The emulator ignores tag filters on DescribeNatGateways: check the tag here too.
+        let ours = |n: &&aws_sdk_ec2::types::NatGateway| {
+            n.tags()
+                .iter()
+                .any(|t| t.key() == Some(ec2::STACK_TAG) && t.value() == Some(stack))
+        };
         Ok(nats
             .iter()
             .filter(|n| alive(n))
+            .filter(ours)
             .filter_map(|n| ec2::orphan(n.tags(), n.nat_gateway_id()?))
             .collect())
     }

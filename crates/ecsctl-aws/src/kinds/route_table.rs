@@ -8,6 +8,7 @@
 
 use super::ec2::{self, gone, into_attrs, no_id};
 use super::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, RouteOrigin, RouteTable as Rtb};
@@ -53,6 +54,8 @@ impl Handler for RouteTable {
             .vpc_id(vpc_id)
             .client_token(args::client_token(token, 64))
             .tag_specifications(ec2::tag_spec(ResourceType::RouteTable, args))
+            .customize()
+            .config_override(once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(error::map)?;
@@ -95,17 +98,40 @@ impl Handler for RouteTable {
             .send()
             .await
             .map_err(error::map)?;
-        Ok(out
+        let Some(table) = out
             .route_tables()
             .iter()
             .find(|t| ec2::is_at(t.tags(), call))
-            .and_then(|t| {
-                let id = t.route_table_id()?;
-                Some(Created {
-                    id: id.to_string(),
-                    outputs: outputs(id, &live_associations(t)),
-                })
-            }))
+        else {
+            return Ok(None);
+        };
+        let id = table
+            .route_table_id()
+            .ok_or_else(|| no_id("DescribeRouteTables"))?
+            .to_string();
+        // An interrupted create may have stopped before its routes or associations: add
+        // the missing ones (routes only where the destination has none: this table is new).
+        let have = live_routes(table);
+        for (dest, target) in &desired_routes(args)? {
+            if !have.contains_key(dest) {
+                create_route(aws, &id, dest, target, true).await?;
+            }
+        }
+        let mut associations = live_associations(table);
+        let missing: Vec<String> = args::strings(args, "subnet_ids")?
+            .into_iter()
+            .filter(|s| !associations.contains_key(s))
+            .collect();
+        for subnet in &missing {
+            associate(aws, &id, subnet).await?;
+        }
+        if !missing.is_empty() {
+            associations = live_associations(&describe_one(aws, &id).await?);
+        }
+        Ok(Some(Created {
+            outputs: outputs(&id, &associations),
+            id,
+        }))
     }
 
     async fn update(
@@ -438,7 +464,10 @@ async fn associate(aws: &Clients, id: &str, subnet: &str) -> Result<Option<Strin
         Ok(out) => Ok(out.association_id().map(str::to_string)),
         Err(e) => {
             let e = error::map(e);
-            if e.code.as_deref() == Some("Resource.AlreadyAssociated") {
+            // Associated already: by an SDK retry after a lost reply, or by this call
+            // when its own reply was lost (a server error).
+            let uncertain = e.class == ErrorClass::Other;
+            if uncertain || e.code.as_deref() == Some("Resource.AlreadyAssociated") {
                 let live = describe_one(aws, id).await?;
                 if live_associations(&live).contains_key(subnet) {
                     return Ok(None);

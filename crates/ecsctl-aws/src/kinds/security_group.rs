@@ -10,6 +10,7 @@
 
 use super::ec2::{self, filter, gone, into_attrs, no_id};
 use super::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -232,6 +233,8 @@ impl Handler for SecurityGroup {
             .description(description)
             .vpc_id(vpc_id)
             .tag_specifications(ec2::tag_spec(ResourceType::SecurityGroup, args))
+            .customize()
+            .config_override(once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(error::map)?;
@@ -255,12 +258,19 @@ impl Handler for SecurityGroup {
             .send()
             .await
             .map_err(error::map)?;
-        Ok(out
+        let Some(id) = out
             .security_groups()
             .iter()
             .filter(|g| ec2::is_at(g.tags(), call))
             .find_map(|g| g.group_id())
-            .map(ec2::created))
+        else {
+            return Ok(None);
+        };
+        // An interrupted create may have stopped before its rules: converge them.
+        let mut want = desired(args, false)?;
+        want.extend(desired(args, true)?);
+        sync_rules(aws, id, &want).await?;
+        Ok(Some(ec2::created(id)))
     }
 
     async fn update(
@@ -321,14 +331,54 @@ impl Handler for SecurityGroup {
                 .map_err(error::map)
         })
         .await?;
-        let ids: Vec<String> = groups
-            .iter()
-            .filter_map(|g| g.group_id().map(str::to_string))
-            .collect();
+        // The rules come with the groups (IpPermissions): no DescribeSecurityGroupRules
+        // call, and descriptions of rules naming a group are there (the emulator leaves
+        // them out of DescribeSecurityGroupRules).
         let mut rules: HashMap<String, Vec<Rule>> = HashMap::new();
-        for (group, rule) in rules_of(aws, &ids).await? {
-            if let Some(r) = live_rule(&rule) {
-                rules.entry(group).or_default().push(r);
+        for g in &groups {
+            let Some(id) = g.group_id() else { continue };
+            let mine = rules.entry(id.to_string()).or_default();
+            for (egress, perms) in [(false, g.ip_permissions()), (true, g.ip_permissions_egress())]
+            {
+                for p in perms {
+                    let Some(proto) = p.ip_protocol() else { continue };
+                    let proto = proto.to_ascii_lowercase();
+                    let protocol = if proto == "-1" {
+                        proto
+                    } else {
+                        protocol_name(proto)
+                    };
+                    let (from_port, to_port) = ports(
+                        &protocol,
+                        p.from_port().unwrap_or(-1),
+                        p.to_port().unwrap_or(-1),
+                    );
+                    let rule = |peer: Peer, description: Option<&str>| Rule {
+                        egress,
+                        protocol: protocol.clone(),
+                        from_port,
+                        to_port,
+                        peer,
+                        description: description
+                            .filter(|d| !d.is_empty())
+                            .map(str::to_string),
+                    };
+                    for r in p.ip_ranges() {
+                        if let Some(c) = r.cidr_ip() {
+                            mine.push(rule(Peer::Cidr(c.to_string()), r.description()));
+                        }
+                    }
+                    for r in p.ipv6_ranges() {
+                        if let Some(c) = r.cidr_ipv6() {
+                            mine.push(rule(Peer::Cidr(c.to_string()), r.description()));
+                        }
+                    }
+                    for pair in p.user_id_group_pairs() {
+                        if let Some(group) = pair.group_id() {
+                            mine.push(rule(Peer::Group(group.to_string()), pair.description()));
+                        }
+                    }
+                }
             }
         }
         let found: HashMap<String, Live> = groups
@@ -501,7 +551,75 @@ async fn authorize(aws: &Clients, id: &str, rules: &[&Rule]) -> Result<(), Provi
                 .map(|_| ())
                 .map_err(error::map)
         };
-        result.map_err(|e| error::with_context(e, "authorizing security group rules"))?;
+        match result {
+            Ok(()) => {}
+            // An SDK retry after a lost reply meets the rules the first attempt added:
+            // authorize one rule at a time, the duplicates being already there.
+            Err(e) if e.code.as_deref() == Some(DUPLICATE_RULE) => {
+                authorize_each(aws, id, rules, egress).await?;
+            }
+            // A server error may hide a call that took effect: look before failing.
+            Err(e) if e.class == ErrorClass::Other && present(aws, id, rules, egress).await? => {}
+            Err(e) => return Err(error::with_context(e, "authorizing security group rules")),
+        }
+    }
+    Ok(())
+}
+
+/// Whether group `id` has every `egress` (or ingress) rule of `rules`, descriptions aside
+/// (moto does not list the description of a rule that refers to a group).
+async fn present(
+    aws: &Clients,
+    id: &str,
+    rules: &[&Rule],
+    egress: bool,
+) -> Result<bool, ProviderError> {
+    let have: Vec<Rule> = rules_of(aws, &[id.to_string()])
+        .await?
+        .iter()
+        .filter_map(|(_, r)| live_rule(r).map(|r| r.base()))
+        .collect();
+    Ok(rules
+        .iter()
+        .filter(|r| r.egress == egress)
+        .all(|r| have.contains(&r.base())))
+}
+
+/// AWS's answer to authorizing a rule the group already has.
+const DUPLICATE_RULE: &str = "InvalidPermission.Duplicate";
+
+/// Authorize the `egress` (or ingress) rules one by one, a duplicate being success.
+async fn authorize_each(
+    aws: &Clients,
+    id: &str,
+    rules: &[&Rule],
+    egress: bool,
+) -> Result<(), ProviderError> {
+    for rule in rules.iter().filter(|r| r.egress == egress) {
+        let result = if egress {
+            aws.ec2
+                .authorize_security_group_egress()
+                .group_id(id)
+                .ip_permissions(rule.permission())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(error::map)
+        } else {
+            aws.ec2
+                .authorize_security_group_ingress()
+                .group_id(id)
+                .ip_permissions(rule.permission())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(error::map)
+        };
+        match result {
+            Ok(()) => {}
+            Err(e) if e.code.as_deref() == Some(DUPLICATE_RULE) => {}
+            Err(e) => return Err(error::with_context(e, "authorizing security group rules")),
+        }
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use super::ec2::{self, bool_attr, gone, into_attrs, no_id};
 use super::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
@@ -34,6 +35,8 @@ impl Handler for Subnet {
             .cidr_block(cidr)
             .availability_zone(az)
             .tag_specifications(ec2::tag_spec(ResourceType::Subnet, args))
+            .customize()
+            .config_override(once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(error::map)?;
@@ -63,12 +66,16 @@ impl Handler for Subnet {
             .send()
             .await
             .map_err(error::map)?;
-        Ok(out
-            .subnets()
-            .iter()
-            .filter(|s| ec2::is_at(s.tags(), call))
-            .find_map(|s| s.subnet_id())
-            .map(ec2::created))
+        let Some(subnet) = out.subnets().iter().find(|s| ec2::is_at(s.tags(), call)) else {
+            return Ok(None);
+        };
+        let id = subnet.subnet_id().ok_or_else(|| no_id("DescribeSubnets"))?;
+        // An interrupted create may have stopped before MapPublicIpOnLaunch: finish it.
+        let public = args::bool(args, "map_public_ip_on_launch")?;
+        if subnet.map_public_ip_on_launch().unwrap_or(false) != public {
+            set_public(aws, id, public).await?;
+        }
+        Ok(Some(ec2::created(id)))
     }
 
     async fn update(

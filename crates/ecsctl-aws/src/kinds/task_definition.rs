@@ -9,6 +9,7 @@
 use super::ecs_cluster::{ecs_tag_pairs, ecs_tags};
 use super::iam_propagation::retry_iam_propagation;
 use crate::kinds::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
@@ -375,7 +376,11 @@ impl Handler for TaskDefinition {
             let req = req.clone();
             async move {
                 tracing::debug!(family, "ecs RegisterTaskDefinition");
-                req.send().await.map_err(error::map)
+                req.customize()
+                    .config_override(once!(aws_sdk_ecs))
+                    .send()
+                    .await
+                    .map_err(error::map)
             }
         })
         .await?;
@@ -472,25 +477,58 @@ impl Handler for TaskDefinition {
         aws: &Clients,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        // DescribeTaskDefinition takes one revision: describe them concurrently.
-        let mut tasks = tokio::task::JoinSet::new();
-        for item in items {
-            let (aws, item) = (aws.clone(), item.clone());
-            tasks.spawn(async move {
-                let found = describe(&aws, &item.id).await;
-                (item, found)
-            });
-        }
-        let mut out = BTreeMap::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (item, found) = joined.map_err(|e| {
-                ProviderError::new(ErrorClass::Other, format!("reading task definitions: {e}"))
-            })?;
-            let found = found.map_err(|e| e.at(&item.address))?;
+        // A revision never changes once registered: what can happen to it outside ecsctl is
+        // deregistration (and retagging). A single revision is described (one call, like a
+        // listing). For more, one ListTaskDefinitions (100 a page) under the families'
+        // common prefix says which are still active, instead of a DescribeTaskDefinition
+        // per revision; their arguments are not reported (the recorded ones stand), so tag
+        // changes made by hand on them are not seen.
+        if let [item] = items {
+            let found = describe(aws, &item.id)
+                .await
+                .map_err(|e| e.at(&item.address))?;
             let live = found.and_then(|(td, tags)| live(&td, &tags, &item.args));
-            out.insert(item.address, live);
+            return Ok(BTreeMap::from([(item.address.clone(), live)]));
         }
-        Ok(out)
+        if items.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let family_of = |item: &ReadItem| -> String {
+            match args::opt_str(&item.args, "family") {
+                Some(f) => f.to_string(),
+                None => item
+                    .id
+                    .rsplit_once('/')
+                    .map(|(_, rest)| rest.split(':').next().unwrap_or(rest).to_string())
+                    .unwrap_or_default(),
+            }
+        };
+        let families: std::collections::BTreeSet<String> = items.iter().map(family_of).collect();
+        let mut prefix = families.iter().next().cloned().unwrap_or_default();
+        for f in &families {
+            while !f.starts_with(&prefix) {
+                prefix.pop();
+            }
+        }
+        let listings: Vec<String> = if prefix.is_empty() {
+            families.into_iter().collect()
+        } else {
+            vec![prefix]
+        };
+        let mut active: std::collections::BTreeSet<String> = Default::default();
+        for p in listings {
+            active.extend(list(aws, &p).await?);
+        }
+        Ok(items
+            .iter()
+            .map(|item| {
+                let live = active.contains(&item.id).then(|| Live {
+                    args: Attrs::new(),
+                    outputs: item.outputs.clone(),
+                });
+                (item.address.clone(), live)
+            })
+            .collect())
     }
 
     async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {

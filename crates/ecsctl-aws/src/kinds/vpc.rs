@@ -3,6 +3,7 @@
 
 use super::ec2::{self, bool_attr, into_attrs, no_id};
 use super::Handler;
+use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcAttributeName};
@@ -35,6 +36,8 @@ impl Handler for Vpc {
             .create_vpc()
             .cidr_block(cidr)
             .tag_specifications(ec2::tag_spec(ResourceType::Vpc, args))
+            .customize()
+            .config_override(once!(aws_sdk_ec2))
             .send()
             .await
             .map_err(error::map)?;
@@ -68,12 +71,25 @@ impl Handler for Vpc {
             .send()
             .await
             .map_err(error::map)?;
-        Ok(out
+        let Some(id) = out
             .vpcs()
             .iter()
             .filter(|v| ec2::is_at(v.tags(), call))
             .find_map(|v| v.vpc_id())
-            .map(ec2::created))
+        else {
+            return Ok(None);
+        };
+        // An interrupted create may have stopped before the DNS attributes: finish it.
+        let (support, hostnames) = tokio::try_join!(
+            attribute(aws, id, VpcAttributeName::EnableDnsSupport),
+            attribute(aws, id, VpcAttributeName::EnableDnsHostnames),
+        )?;
+        let want = (
+            args::bool(args, "enable_dns_support")?,
+            args::bool(args, "enable_dns_hostnames")?,
+        );
+        set_dns(aws, id, (support, hostnames), want).await?;
+        Ok(Some(ec2::created(id)))
     }
 
     async fn update(

@@ -30,11 +30,11 @@ pub async fn apply(g: &Global, args: ApplyArgs) -> Result<ExitCode> {
             plan
         }
         None => {
-            let plan = s
-                .make_plan(&*provider, args.run.refresh.refresh, false)
+            let planned = s
+                .make_plan(&provider, args.run.refresh.refresh, false)
                 .await?;
-            print!("{}", ecsctl_plan::render::human(&plan, ui::color_stdout()));
-            plan
+            print!("{}", super::plan::human(&planned, ui::color_stdout()));
+            planned.plan
         }
     };
     run(
@@ -51,9 +51,11 @@ pub async fn apply(g: &Global, args: ApplyArgs) -> Result<ExitCode> {
 pub async fn destroy(g: &Global, args: DestroyArgs) -> Result<ExitCode> {
     let mut s = Session::open(g, "destroy")?;
     let provider = s.provider().await?;
-    let plan = s.make_plan(&*provider, false, true).await?;
-    print!("{}", ecsctl_plan::render::human(&plan, ui::color_stdout()));
-    run(s, plan, provider, &args.run, false, "Destroy").await
+    let planned = s
+        .make_plan(&provider, args.run.refresh.refresh, true)
+        .await?;
+    print!("{}", super::plan::human(&planned, ui::color_stdout()));
+    run(s, planned.plan, provider, &args.run, false, "Destroy").await
 }
 
 async fn run(

@@ -2,8 +2,10 @@
 
 mod apply;
 mod graph;
+mod import;
 mod output;
 mod plan;
+mod refresh;
 mod state;
 mod validate;
 
@@ -21,5 +23,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Graph => graph::run(g),
         Command::Output(args) => output::run(g, args),
         Command::State(cmd) => state::run(g, cmd),
+        Command::Refresh(args) => refresh::run(g, args).await,
+        Command::Import(args) => import::run(g, args).await,
     }
 }

@@ -1,27 +1,64 @@
-//! `ecsctl plan`: what apply would change. Never writes the state.
+//! `ecsctl plan`: what apply would change, after reading the live resources back (drift)
+//! and looking for resources tagged for the stack that the state does not track (orphans).
+//! Never writes the state.
 
 use crate::cli::{Global, PlanArgs};
-use crate::session::Session;
+use crate::session::{Orphans, Planned, Session};
 use crate::ui;
 use anyhow::Result;
+use ecsctl_aws::CallStats;
+use serde_json::json;
+use std::fmt::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 pub async fn run(g: &Global, args: PlanArgs) -> Result<ExitCode> {
     let mut s = Session::open(g, "plan")?;
     let provider = s.provider().await?;
-    let plan = s
-        .make_plan(&*provider, args.refresh.refresh, args.destroy)
-        .await?;
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&ecsctl_plan::render::json(&plan))?
-        );
+    let refresh = args.refresh.refresh;
+    let planned = s.make_plan(&provider, refresh, args.destroy).await?;
+    let orphans = if refresh && args.find_orphans && !args.destroy {
+        Some(s.orphans(&provider).await?)
     } else {
-        print!("{}", ecsctl_plan::render::human(&plan, ui::color_stdout()));
+        None
+    };
+    let plan = &planned.plan;
+    if args.json {
+        let mut v = ecsctl_plan::render::json(plan);
+        if let serde_json::Value::Object(m) = &mut v {
+            if let Some(r) = &planned.refreshed {
+                m.insert("drift".into(), ecsctl_plan::drift::json(&r.drift));
+                m.insert("refresh".into(), stats_json(&r.calls, r.elapsed));
+            }
+            if let Some(o) = &orphans {
+                let found: Vec<_> = o
+                    .found
+                    .iter()
+                    .map(|x| json!({"address": x.address.to_string(), "id": x.id}))
+                    .collect();
+                m.insert("orphans".into(), json!(found));
+                m.insert("orphan_search".into(), stats_json(&o.calls, o.elapsed));
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let color = ui::color_stdout();
+        print!("{}", human(&planned, color));
+        if let Some(o) = &orphans {
+            print!("{}", orphans_text(o));
+        }
+        if args.stats {
+            println!();
+            if let Some(r) = &planned.refreshed {
+                println!("{}", stats_line("refresh", &r.calls, r.elapsed));
+            }
+            if let Some(o) = &orphans {
+                println!("{}", stats_line("orphan discovery", &o.calls, o.elapsed));
+            }
+        }
     }
     if let Some(out) = &args.out {
-        ecsctl_plan::save(&plan, out)?;
+        ecsctl_plan::save(plan, out)?;
         if !args.json {
             println!(
                 "\nSaved the plan to {}. To perform exactly these actions, run:\n    ecsctl apply {}",
@@ -35,4 +72,76 @@ pub async fn run(g: &Global, args: PlanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The drift section (when a refresh found any) followed by the plan.
+pub fn human(planned: &Planned, color: bool) -> String {
+    let mut out = String::new();
+    if let Some(r) = &planned.refreshed {
+        out.push_str(&ecsctl_plan::drift::human(&r.drift, color));
+    }
+    out.push_str(&ecsctl_plan::render::human(&planned.plan, color));
+    out
+}
+
+fn orphans_text(o: &Orphans) -> String {
+    if o.found.is_empty() {
+        return String::new();
+    }
+    let mut out =
+        String::from("\nResources tagged for this stack that the state does not track:\n\n");
+    for x in &o.found {
+        let _ = writeln!(out, "  ? {} (id {})", x.address, x.id);
+    }
+    out.push_str(
+        "\nThe plan above does not know them: it may create duplicates. Run `ecsctl import` to \
+         adopt them into the state, or delete them by hand.\n",
+    );
+    out
+}
+
+/// `refresh: 23 API calls (ec2 10, elbv2 6, …) in 412 ms`
+pub fn stats_line(what: &str, calls: &CallStats, elapsed: Duration) -> String {
+    let detail = if calls.total() == 0 {
+        String::new()
+    } else {
+        format!(" ({calls})")
+    };
+    format!(
+        "{what}: {} API calls{detail} in {} ms",
+        calls.total(),
+        elapsed.as_millis()
+    )
+}
+
+pub fn stats_json(calls: &CallStats, elapsed: Duration) -> serde_json::Value {
+    json!({
+        "calls": calls.total(),
+        "by_service": calls.by_service,
+        "ms": elapsed.as_millis() as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn stats_name_the_total_and_each_service() {
+        let calls = CallStats {
+            by_service: BTreeMap::from([("ec2".to_string(), 8), ("elbv2".to_string(), 5)]),
+        };
+        assert_eq!(
+            stats_line("refresh", &calls, Duration::from_millis(412)),
+            "refresh: 13 API calls (ec2 8, elbv2 5) in 412 ms"
+        );
+        assert_eq!(
+            stats_line("refresh", &CallStats::default(), Duration::ZERO),
+            "refresh: 0 API calls in 0 ms"
+        );
+        let j = stats_json(&calls, Duration::from_millis(7));
+        assert_eq!(j["calls"], 13);
+        assert_eq!(j["by_service"]["elbv2"], 5);
+    }
 }
