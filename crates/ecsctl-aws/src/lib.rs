@@ -84,9 +84,15 @@ impl Provider for AwsProvider {
         token: &str,
     ) -> Result<Created, ProviderError> {
         // A lost reply neither loses nor duplicates the resource: see `safe_create`.
-        safe_create::create(kinds::handler(call.address.kind), &self.clients, call, args, token)
-            .await
-            .map_err(|e| e.at(call.address))
+        safe_create::create(
+            kinds::handler(call.address.kind),
+            &self.clients,
+            call,
+            args,
+            token,
+        )
+        .await
+        .map_err(|e| e.at(call.address))
     }
 
     async fn find(

@@ -131,12 +131,24 @@ fn doubt(e: &ProviderError) -> Option<Doubt> {
     match e.class {
         ErrorClass::Throttled => Some(Doubt::Throttled),
         ErrorClass::Other => match code {
-            None => Some(Doubt::LostReply),
+            None if no_answer(&e.message) => Some(Doubt::LostReply),
             Some(c) if SERVER_CODES.contains(&c) => Some(Doubt::LostReply),
-            Some(_) => None,
+            _ => None,
         },
         _ => None,
     }
+}
+
+/// Whether a code-less error is one `error::map` made of a call without a usable answer: a
+/// 5xx page, a timeout, a dropped connection. Errors the handlers make themselves (a load
+/// balancer that failed to provision, a reply without an id) are not.
+fn no_answer(message: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "HTTP 5",
+        "the call timed out",
+        "could not reach the AWS endpoint",
+    ];
+    PREFIXES.iter().any(|p| message.starts_with(p))
 }
 
 /// The wait before create attempt `attempt + 1`: up to `min(base × 2^(attempt-1), cap)`,
@@ -252,10 +264,7 @@ mod tests {
             verdict(&RetryAction::NoActionIndicated),
             RetryAction::NoActionIndicated
         );
-        assert!(
-            ThrottlingOnly.priority()
-                > RetryClassifierPriority::transient_error_classifier()
-        );
+        assert!(ThrottlingOnly.priority() > RetryClassifierPriority::transient_error_classifier());
     }
 
     fn err(class: ErrorClass, code: Option<&str>) -> ProviderError {
@@ -266,9 +275,33 @@ mod tests {
         }
     }
 
+    fn mapped(status: u16) -> ProviderError {
+        use aws_sdk_ec2::operation::create_vpc::CreateVpcError;
+        use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+        use aws_smithy_runtime_api::client::result::SdkError;
+        let e = CreateVpcError::generic(aws_smithy_types::error::ErrorMetadata::builder().build());
+        let raw = HttpResponse::new(
+            status.try_into().expect("status"),
+            aws_smithy_types::body::SdkBody::from("<html>oops</html>"),
+        );
+        error::map(SdkError::service_error(e, raw))
+    }
+
     #[test]
     fn which_failures_leave_doubt() {
-        assert_eq!(doubt(&err(ErrorClass::Other, None)), Some(Doubt::LostReply));
+        assert_eq!(doubt(&mapped(500)), Some(Doubt::LostReply));
+        assert_eq!(doubt(&mapped(503)), Some(Doubt::LostReply));
+        assert_eq!(doubt(&mapped(400)), None);
+        let timeout: aws_smithy_runtime_api::client::result::SdkError<
+            aws_sdk_ec2::operation::create_vpc::CreateVpcError,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        > = aws_smithy_runtime_api::client::result::SdkError::timeout_error("attempt timeout");
+        assert_eq!(doubt(&error::map(timeout)), Some(Doubt::LostReply));
+        assert_eq!(
+            doubt(&err(ErrorClass::Other, None)),
+            None,
+            "a handler's own error is certain"
+        );
         assert_eq!(
             doubt(&err(ErrorClass::Other, Some("InternalError"))),
             Some(Doubt::LostReply)
@@ -291,9 +324,21 @@ mod tests {
                 "{code}"
             );
         }
-        assert_eq!(doubt(&err(ErrorClass::Other, Some("VpcLimitExceeded"))), None);
-        assert_eq!(doubt(&err(ErrorClass::InvalidInput, Some("InvalidParameterValue"))), None);
-        assert_eq!(doubt(&err(ErrorClass::AccessDenied, Some("AccessDenied"))), None);
+        assert_eq!(
+            doubt(&err(ErrorClass::Other, Some("VpcLimitExceeded"))),
+            None
+        );
+        assert_eq!(
+            doubt(&err(
+                ErrorClass::InvalidInput,
+                Some("InvalidParameterValue")
+            )),
+            None
+        );
+        assert_eq!(
+            doubt(&err(ErrorClass::AccessDenied, Some("AccessDenied"))),
+            None
+        );
         assert_eq!(doubt(&err(ErrorClass::Timeout, None)), None);
     }
 
@@ -303,9 +348,15 @@ mod tests {
         let cap = Duration::from_millis(300);
         for _ in 0..50 {
             let first = backoff(base, cap, 1);
-            assert!(first >= Duration::from_millis(50) && first <= base, "{first:?}");
+            assert!(
+                first >= Duration::from_millis(50) && first <= base,
+                "{first:?}"
+            );
             let late = backoff(base, cap, 10);
-            assert!(late >= Duration::from_millis(150) && late <= cap, "{late:?}");
+            assert!(
+                late >= Duration::from_millis(150) && late <= cap,
+                "{late:?}"
+            );
         }
     }
 
@@ -437,7 +488,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_lost_reply_is_adopted_not_duplicated() {
-        let s = Script::new(vec![(true, Some(err(ErrorClass::Other, None)))]);
+        let s = Script::new(vec![(true, Some(mapped(500)))]);
         let c = run(&s).await.expect("adopted");
         assert_eq!(c.id, "r-1");
         assert_eq!(Script::count(&s.made), 1);
@@ -447,7 +498,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_failure_that_made_nothing_is_created_again() {
-        let s = Script::new(vec![(false, Some(err(ErrorClass::Other, Some("InternalError"))))]);
+        let s = Script::new(vec![(
+            false,
+            Some(err(ErrorClass::Other, Some("InternalError"))),
+        )]);
         run(&s).await.expect("second attempt");
         assert_eq!(Script::count(&s.made), 1);
         assert_eq!(Script::count(&s.creates), 2);
@@ -455,7 +509,7 @@ mod tests {
 
     #[tokio::test]
     async fn attempts_are_bounded() {
-        let lost = || (false, Some(err(ErrorClass::Other, None)));
+        let lost = || (false, Some(mapped(502)));
         let s = Script::new(vec![lost(), lost(), lost(), lost()]);
         let e = run(&s).await.unwrap_err();
         assert_eq!(Script::count(&s.creates), MAX_CREATE_ATTEMPTS);

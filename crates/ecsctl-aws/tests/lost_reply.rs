@@ -130,7 +130,10 @@ async fn exactly_one_of_each(action: &str) {
             .collect::<String>()
     );
     let (account, lost) = apply_losing(action, &stack).await;
-    assert!(lost > 0, "no {action} reply was lost: the test did not test it");
+    assert!(
+        lost > 0,
+        "no {action} reply was lost: the test did not test it"
+    );
     let found = census::census(Some(&account), &stack).await;
     assert_eq!(
         found,

@@ -67,7 +67,7 @@ pub async fn find_orphans(state: &State, provider: Arc<dyn Provider>, stack: &st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::{Method, MemoryProvider, Target};
+    use crate::memory::{MemoryProvider, Method, Target};
     use ecsctl_graph::Address;
     use ecsctl_state::ResourceState;
     use serde_json::json;
@@ -85,7 +85,10 @@ mod tests {
     async fn tagged_resources_the_state_does_not_hold_are_orphans() {
         let p = Arc::new(MemoryProvider::new());
         let vpc = p.insert(&a("vpc.main"), tagged("hello", "vpc.main"));
-        let subnet = p.insert(&a("subnet.private[0]"), tagged("hello", "subnet.private[0]"));
+        let subnet = p.insert(
+            &a("subnet.private[0]"),
+            tagged("hello", "subnet.private[0]"),
+        );
         p.insert(&a("ecs_cluster.main"), tagged("hello", "ecs_cluster.main"));
         p.insert(&a("subnet.public[0]"), tagged("other", "subnet.public[0]"));
         let mut state = State::new("hello");
@@ -124,7 +127,12 @@ mod tests {
     #[tokio::test]
     async fn a_failed_listing_is_reported_by_kind() {
         let p = Arc::new(MemoryProvider::new());
-        p.fail(Target::Kind(Kind::Subnet), Method::Tagged, ErrorClass::AccessDenied, 1);
+        p.fail(
+            Target::Kind(Kind::Subnet),
+            Method::Tagged,
+            ErrorClass::AccessDenied,
+            1,
+        );
         let found = find_orphans(&State::new("hello"), p, "hello").await;
         assert_eq!(found.failed.len(), 1);
         assert_eq!(found.failed[0].0, Kind::Subnet);

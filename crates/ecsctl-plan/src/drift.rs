@@ -157,7 +157,8 @@ pub fn keep_managed(desired: &Graph, state: &State) -> Graph {
         }
         let targeted = policies.iter().any(|v| {
             v.refs().iter().any(|x| x.address == r.address)
-                || (v.to_json().is_some() && v.to_json() == r.args.get("name").and_then(Value::to_json))
+                || (v.to_json().is_some()
+                    && v.to_json() == r.args.get("name").and_then(Value::to_json))
         });
         let live = state
             .resources
@@ -386,14 +387,16 @@ mod tests {
             state.resources[&a("autoscaling_group.instances")]
         );
         let text = human(&drift, false);
-        assert!(text.starts_with("Objects changed outside ecsctl:\n\n"), "{text}");
+        assert!(
+            text.starts_with("Objects changed outside ecsctl:\n\n"),
+            "{text}"
+        );
         assert!(
             text.contains("  ~ ecs_service.hello (id arn:svc)\n      desired_count: 2 -> 5\n"),
             "{text}"
         );
         assert!(
-            text.contains("      tags.Owner: (none) -> \"bob\"\n")
-                || text.contains("      tags: "),
+            text.contains("      tags.Owner: (none) -> \"bob\"\n") || text.contains("      tags: "),
             "{text}"
         );
         assert!(

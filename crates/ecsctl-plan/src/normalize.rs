@@ -398,15 +398,35 @@ mod tests {
 
     #[test]
     fn empty_ecs_service_settings_are_not_reported() {
-        for attr in ["deployment", "health_check_grace_period", "placement_strategy"] {
+        for attr in [
+            "deployment",
+            "health_check_grace_period",
+            "placement_strategy",
+        ] {
             assert!(not_reported(Kind::EcsService, attr, &Json::Null));
             assert!(not_reported(Kind::EcsService, attr, &json!([])));
-            assert!(not_reported(Kind::EcsService, attr, &json!({"circuit_breaker": null})));
+            assert!(not_reported(
+                Kind::EcsService,
+                attr,
+                &json!({"circuit_breaker": null})
+            ));
         }
-        assert!(!not_reported(Kind::EcsService, "health_check_grace_period", &json!(0)));
-        assert!(!not_reported(Kind::EcsService, "deployment", &json!({"maximum_percent": 200})));
+        assert!(!not_reported(
+            Kind::EcsService,
+            "health_check_grace_period",
+            &json!(0)
+        ));
+        assert!(!not_reported(
+            Kind::EcsService,
+            "deployment",
+            &json!({"maximum_percent": 200})
+        ));
         // Other arguments read as empty are real values.
-        assert!(!not_reported(Kind::EcsService, "load_balancers", &json!([])));
+        assert!(!not_reported(
+            Kind::EcsService,
+            "load_balancers",
+            &json!([])
+        ));
         assert!(!not_reported(Kind::LaunchTemplate, "key_name", &Json::Null));
     }
 

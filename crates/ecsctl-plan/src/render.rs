@@ -160,7 +160,12 @@ fn assign_lines(path: &str, v: &Json, out: &mut Vec<String>) {
 }
 
 /// `path: before -> after` for every changed leaf under `path`.
-pub(crate) fn diff_lines(path: &str, before: Option<&Json>, after: Option<&Json>, out: &mut Vec<String>) {
+pub(crate) fn diff_lines(
+    path: &str,
+    before: Option<&Json>,
+    after: Option<&Json>,
+    out: &mut Vec<String>,
+) {
     if before == after {
         return;
     }

@@ -101,7 +101,11 @@ impl Lines {
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        Lines { color: color_stdout(), start: Instant::now(), bar }
+        Lines {
+            color: color_stdout(),
+            start: Instant::now(),
+            bar,
+        }
     }
 
     /// One operation ended.

@@ -63,11 +63,7 @@ fn command(dir: &Path, endpoint: &str, args: &[&str]) -> Command {
 }
 
 fn ecsctl(dir: &Path, endpoint: &str, args: &[&str]) -> Run {
-    Run::from(
-        command(dir, endpoint, args)
-            .output()
-            .expect("run ecsctl"),
-    )
+    Run::from(command(dir, endpoint, args).output().expect("run ecsctl"))
 }
 
 fn spawn(dir: &Path, endpoint: &str, args: &[&str]) -> Child {
@@ -141,23 +137,26 @@ fn apply_and_destroy_each_finish_in_one_run_under_throttling_and_lost_replies() 
     let apply_time = started.elapsed();
     assert!(apply.stdout.contains("Apply complete!"), "{}", apply.stdout);
     let stats = p.stats();
-    assert!(stats.total.throttled > 0 && stats.total.lost > 0, "{stats:?}");
+    assert!(
+        stats.total.throttled > 0 && stats.total.lost > 0,
+        "{stats:?}"
+    );
     assert_eq!(census(&rt, stack), census::example_stack());
     let state = read_state(&d.join("stack.state.json")).expect("state");
     assert_eq!(state.resources.len(), RESOURCES);
     assert!(state.pending.is_empty(), "{:?}", state.pending);
 
-    ecsctl(
-        d,
-        &Moto::get().url(),
-        &["plan", "--detailed-exitcode"],
-    )
-    .ok("plan after apply (expected no changes)");
+    ecsctl(d, &Moto::get().url(), &["plan", "--detailed-exitcode"])
+        .ok("plan after apply (expected no changes)");
 
     let started = Instant::now();
     let destroy = ecsctl(d, &p.url(), &["destroy", "--auto-approve"]).ok("destroy");
     let destroy_time = started.elapsed();
-    assert!(destroy.stdout.contains("Destroy complete!"), "{}", destroy.stdout);
+    assert!(
+        destroy.stdout.contains("Destroy complete!"),
+        "{}",
+        destroy.stdout
+    );
     assert_eq!(census(&rt, stack), census::nothing());
     let state = read_state(&d.join("stack.state.json")).expect("state");
     assert!(state.resources.is_empty() && state.pending.is_empty());
@@ -165,9 +164,7 @@ fn apply_and_destroy_each_finish_in_one_run_under_throttling_and_lost_replies() 
     eprintln!(
         "seed {FAULT_SEED}: apply {apply_time:?}, destroy {destroy_time:?}; {} calls, {} \
          throttled, {} lost",
-        stats.total.calls,
-        stats.total.throttled,
-        stats.total.lost
+        stats.total.calls, stats.total.throttled, stats.total.lost
     );
 }
 
@@ -219,8 +216,12 @@ fn killed_apply_converges(stack: &str, point: KillPoint) {
     assert!(after.serial >= at_kill.serial);
 
     let started = Instant::now();
-    ecsctl(d, &Moto::get().url(), &["apply", "--auto-approve", "--no-wait"])
-        .ok("apply after kill -9");
+    ecsctl(
+        d,
+        &Moto::get().url(),
+        &["apply", "--auto-approve", "--no-wait"],
+    )
+    .ok("apply after kill -9");
     let rerun = started.elapsed();
     let state = read_state(&state_path).expect("state");
     assert_eq!(state.resources.len(), RESOURCES);
@@ -278,7 +279,10 @@ fn a_second_apply_on_a_locked_state_is_refused_naming_the_holder() {
     // The state file appears once the first apply holds the lock and records intents.
     let deadline = Instant::now() + Duration::from_secs(60);
     while read_state(&state_path).is_none() {
-        assert!(Instant::now() < deadline, "the first apply never wrote its state");
+        assert!(
+            Instant::now() < deadline,
+            "the first apply never wrote its state"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let second = ecsctl(d, &p.url(), &["apply", "--auto-approve", "--no-wait"]);
@@ -295,7 +299,11 @@ fn a_second_apply_on_a_locked_state_is_refused_naming_the_holder() {
     assert_eq!(state.resources.len(), RESOURCES);
     assert!(state.pending.is_empty());
     let backup = read_state(&ecsctl_state::backup_path(&state_path)).expect("backup");
-    assert_eq!(state.serial, backup.serial + 1, "serials move one write at a time");
+    assert_eq!(
+        state.serial,
+        backup.serial + 1,
+        "serials move one write at a time"
+    );
     assert_eq!(state.lineage, backup.lineage);
     assert_eq!(census(&rt, stack), census::example_stack());
 

@@ -8,8 +8,8 @@
 use super::iam_propagation::retry_iam_propagation;
 use super::lb::{int32, int_or_str, is_ours, like, orphan, stack_of, STACK_TAG};
 use crate::kinds::Handler;
-use crate::wait::{self, Poll};
 use crate::safe_create::once;
+use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag};

@@ -13,8 +13,8 @@
 use super::ecs_cluster::{ecs_tag_pairs, ecs_tags, retag};
 use super::iam_propagation::retry_iam_propagation;
 use crate::kinds::Handler;
-use crate::wait::{self, Poll};
 use crate::safe_create::once;
+use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{

@@ -2,8 +2,8 @@
 //! zone id without `/hostedzone/`. Also the Route53 change waiter the record kind shares.
 
 use crate::kinds::Handler;
-use crate::wait::{self, Poll};
 use crate::safe_create::once;
+use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_route53::types::{

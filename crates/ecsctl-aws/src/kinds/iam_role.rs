@@ -510,7 +510,10 @@ impl Handler for IamRole {
         // One GetAccountAuthorizationDetails listing (1000 roles a page) has every role
         // with its trust policy, inline and attached policies and tags: one call instead
         // of four per role. Without permission for it, read each role on its own.
-        tracing::debug!(count = items.len(), "iam GetAccountAuthorizationDetails (roles)");
+        tracing::debug!(
+            count = items.len(),
+            "iam GetAccountAuthorizationDetails (roles)"
+        );
         let listed = aws
             .iam
             .get_account_authorization_details()

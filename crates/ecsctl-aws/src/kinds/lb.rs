@@ -6,8 +6,8 @@
 //! group) share: tag diffs, batched DescribeTags, per-id fallback on NotFound, orphans.
 
 use crate::kinds::Handler;
-use crate::wait::{self, Poll};
 use crate::safe_create::once;
+use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{

@@ -4,8 +4,8 @@
 
 use super::ec2::{self, gone, into_attrs, no_id};
 use super::Handler;
-use crate::wait::{self, Poll};
 use crate::safe_create::once;
+use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway as Nat, NatGatewayState, ResourceType};

@@ -338,10 +338,14 @@ impl Handler for SecurityGroup {
         for g in &groups {
             let Some(id) = g.group_id() else { continue };
             let mine = rules.entry(id.to_string()).or_default();
-            for (egress, perms) in [(false, g.ip_permissions()), (true, g.ip_permissions_egress())]
-            {
+            for (egress, perms) in [
+                (false, g.ip_permissions()),
+                (true, g.ip_permissions_egress()),
+            ] {
                 for p in perms {
-                    let Some(proto) = p.ip_protocol() else { continue };
+                    let Some(proto) = p.ip_protocol() else {
+                        continue;
+                    };
                     let proto = proto.to_ascii_lowercase();
                     let protocol = if proto == "-1" {
                         proto
@@ -359,9 +363,7 @@ impl Handler for SecurityGroup {
                         from_port,
                         to_port,
                         peer,
-                        description: description
-                            .filter(|d| !d.is_empty())
-                            .map(str::to_string),
+                        description: description.filter(|d| !d.is_empty()).map(str::to_string),
                     };
                     for r in p.ip_ranges() {
                         if let Some(c) = r.cidr_ip() {

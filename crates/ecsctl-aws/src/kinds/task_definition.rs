@@ -479,10 +479,9 @@ impl Handler for TaskDefinition {
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         // A revision never changes once registered: what can happen to it outside ecsctl is
         // deregistration (and retagging). A single revision is described (one call, like a
-        // listing). For more, one ListTaskDefinitions (100 a page) under the families'
-        // common prefix says which are still active, instead of a DescribeTaskDefinition
-        // per revision; their arguments are not reported (the recorded ones stand), so tag
-        // changes made by hand on them are not seen.
+        // listing). For more, listing the active revisions says which still exist, instead
+        // of a DescribeTaskDefinition per revision; their arguments are not reported (the
+        // recorded ones stand), so tag changes made by hand on them are not seen.
         if let [item] = items {
             let found = describe(aws, &item.id)
                 .await
@@ -493,31 +492,29 @@ impl Handler for TaskDefinition {
         if items.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let family_of = |item: &ReadItem| -> String {
-            match args::opt_str(&item.args, "family") {
-                Some(f) => f.to_string(),
-                None => item
-                    .id
-                    .rsplit_once('/')
-                    .map(|(_, rest)| rest.split(':').next().unwrap_or(rest).to_string())
-                    .unwrap_or_default(),
-            }
-        };
-        let families: std::collections::BTreeSet<String> = items.iter().map(family_of).collect();
-        let mut prefix = families.iter().next().cloned().unwrap_or_default();
-        for f in &families {
-            while !f.starts_with(&prefix) {
-                prefix.pop();
-            }
-        }
-        let listings: Vec<String> = if prefix.is_empty() {
-            families.into_iter().collect()
-        } else {
-            vec![prefix]
-        };
+        // ListTaskDefinitions filters by one whole family name only, so list every active
+        // revision (100 a page) and stop once each wanted one has been seen.
+        let wanted: std::collections::BTreeSet<&str> =
+            items.iter().map(|i| i.id.as_str()).collect();
         let mut active: std::collections::BTreeSet<String> = Default::default();
-        for p in listings {
-            active.extend(list(aws, &p).await?);
+        let mut pages = aws
+            .ecs
+            .list_task_definitions()
+            .status(TaskDefinitionStatus::Active)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            tracing::debug!("ecs ListTaskDefinitions (active)");
+            let page = page.map_err(error::map)?;
+            active.extend(
+                page.task_definition_arns()
+                    .iter()
+                    .filter(|a| wanted.contains(a.as_str()))
+                    .cloned(),
+            );
+            if active.len() == wanted.len() {
+                break;
+            }
         }
         Ok(items
             .iter()

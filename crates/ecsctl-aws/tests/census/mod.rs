@@ -78,7 +78,12 @@ pub async fn census(account: Option<&str>, stack: &str) -> Census {
 
     let vpcs = ec2.describe_vpcs().filters(f()).send().await.expect("vpcs");
     out.insert("vpc", vpcs.vpcs().len());
-    let subnets = ec2.describe_subnets().filters(f()).send().await.expect("subnets");
+    let subnets = ec2
+        .describe_subnets()
+        .filters(f())
+        .send()
+        .await
+        .expect("subnets");
     out.insert("subnet", subnets.subnets().len());
     let igws = ec2
         .describe_internet_gateways()
@@ -97,15 +102,26 @@ pub async fn census(account: Option<&str>, stack: &str) -> Census {
         "nat_gateway",
         nats.nat_gateways()
             .iter()
+            // moto ignores the tag filter of DescribeNatGateways: check the tags here.
             .filter(|n| {
-                !matches!(
+                has_stack_tag(
+                    n.tags()
+                        .iter()
+                        .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
+                    stack,
+                ) && !matches!(
                     n.state().map(|s| s.as_str()),
                     Some("deleted") | Some("deleting")
                 )
             })
             .count(),
     );
-    let eips = ec2.describe_addresses().filters(f()).send().await.expect("eips");
+    let eips = ec2
+        .describe_addresses()
+        .filters(f())
+        .send()
+        .await
+        .expect("eips");
     out.insert("eip", eips.addresses().len());
     let sgs = ec2
         .describe_security_groups()
@@ -244,12 +260,7 @@ pub async fn census(account: Option<&str>, stack: &str) -> Census {
     }
     out.insert("scaling_policy", policies);
 
-    let lbs = c
-        .elbv2
-        .describe_load_balancers()
-        .send()
-        .await
-        .expect("lbs");
+    let lbs = c.elbv2.describe_load_balancers().send().await.expect("lbs");
     let lb_arns: Vec<String> = lbs
         .load_balancers()
         .iter()
@@ -310,12 +321,7 @@ pub async fn census(account: Option<&str>, stack: &str) -> Census {
         .expect("log groups");
     out.insert("log_group", logs.log_groups().len());
 
-    let zones = c
-        .route53
-        .list_hosted_zones()
-        .send()
-        .await
-        .expect("zones");
+    let zones = c.route53.list_hosted_zones().send().await.expect("zones");
     let mut ours_zones = Vec::new();
     for z in zones.hosted_zones() {
         let id = z.id().trim_start_matches("/hostedzone/").to_string();

@@ -96,8 +96,14 @@ async fn run(
     let mut store = FileStore {
         path: s.state_path.clone(),
     };
-    let ops: usize = plan.changes.iter().map(|c| if c.action == Action::Replace { 2 } else { 1 }).sum();
-    let reporter = Arc::new(LineReporter { lines: Lines::new(ops as u64) });
+    let ops: usize = plan
+        .changes
+        .iter()
+        .map(|c| if c.action == Action::Replace { 2 } else { 1 })
+        .sum();
+    let reporter = Arc::new(LineReporter {
+        lines: Lines::new(ops as u64),
+    });
     let started = Instant::now();
     println!();
     let provider: Arc<dyn Provider> = provider;
