@@ -368,7 +368,10 @@ mod tests {
         assert_eq!(names, vec![subnet, vpc]);
         let text = render(&chain, graph.len(), 100);
         assert!(text.contains("limit = 4 × 100 ms = **0.4 s**"), "{text}");
-        assert!(text.contains("ec2:CreateVpc, ec2:ModifyVpcAttribute"), "{text}");
+        assert!(
+            text.contains("ec2:CreateVpc, ec2:ModifyVpcAttribute"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -242,11 +242,19 @@ impl Handler for LbTargetGroup {
                 let live = match by_arn.get(item.id.as_str()) {
                     None => None,
                     // The deregistration delay takes a call per group: read it for a lone
-                    // group; with more, it is not reported (the recorded value stands), so
-                    // refresh stays at a few calls however many services there are.
+                    // group; with more, the recorded value is returned as it is (changes
+                    // made by hand are not seen), so refresh stays at a few calls however
+                    // many services there are.
                     Some(tg) if items.len() > 1 => {
-                        let mut args = live_args(tg, 0, tags.get(&item.id).cloned());
-                        args.remove("deregistration_delay");
+                        let recorded = item
+                            .args
+                            .get("deregistration_delay")
+                            .and_then(|d| d.as_i64());
+                        let mut args =
+                            live_args(tg, recorded.unwrap_or(0), tags.get(&item.id).cloned());
+                        if recorded.is_none() {
+                            args.remove("deregistration_delay");
+                        }
                         Some(Live {
                             args,
                             outputs: outputs(&item.id),

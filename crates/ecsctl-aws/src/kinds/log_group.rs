@@ -341,9 +341,9 @@ impl Handler for LogGroup {
         let mut out = BTreeMap::new();
         for item in items {
             let live = match found.get(&item.id) {
-                // Tags take a call per group: read them for a lone group; with more, they
-                // are not reported (the recorded ones stand), so refresh stays at a few
-                // calls however many services there are.
+                // Tags take a call per group: read them for a lone group; with more, the
+                // recorded ones are returned as they are (changes made by hand are not
+                // seen), so refresh stays at a few calls however many services there are.
                 Some(g) if items.len() > 1 => match (g.log_group_name(), arn_of(g)) {
                     (Some(name), Some(arn)) => {
                         let mut args = Attrs::new();
@@ -354,6 +354,9 @@ impl Handler for LogGroup {
                                 .map(|d| json!(d))
                                 .unwrap_or(Json::Null),
                         );
+                        if let Some(tags) = item.args.get("tags") {
+                            args.insert("tags".into(), tags.clone());
+                        }
                         Some(Live {
                             args,
                             outputs: outputs(name, &arn),

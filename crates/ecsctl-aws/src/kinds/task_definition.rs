@@ -480,8 +480,8 @@ impl Handler for TaskDefinition {
         // A revision never changes once registered: what can happen to it outside ecsctl is
         // deregistration (and retagging). A single revision is described (one call, like a
         // listing). For more, listing the active revisions says which still exist, instead
-        // of a DescribeTaskDefinition per revision; their arguments are not reported (the
-        // recorded ones stand), so tag changes made by hand on them are not seen.
+        // of a DescribeTaskDefinition per revision; their recorded arguments are returned
+        // as they are, so tag changes made by hand on them are not seen.
         if let [item] = items {
             let found = describe(aws, &item.id)
                 .await
@@ -520,7 +520,7 @@ impl Handler for TaskDefinition {
             .iter()
             .map(|item| {
                 let live = active.contains(&item.id).then(|| Live {
-                    args: Attrs::new(),
+                    args: item.args.clone(),
                     outputs: item.outputs.clone(),
                 });
                 (item.address.clone(), live)
