@@ -365,8 +365,9 @@ impl Kind {
             | DnsRecord => &["name"],
             LbListener => &["port"],
             LbListenerRule => &["priority"],
-            Vpc | InternetGateway | RouteTable | Eip | NatGateway | HostedZone
-            | TaskDefinition => &[],
+            Vpc | InternetGateway | RouteTable | Eip | NatGateway | HostedZone | TaskDefinition => {
+                &[]
+            }
         }
     }
 

@@ -123,7 +123,11 @@ async fn leftovers(stack: &str) -> Vec<String> {
             .iter()
             .filter(|n| n.state().map(|s| s.as_str()) != Some("deleted"))
             // moto ignores the tag filter on DescribeNatGateways: check the tag here.
-            .filter(|n| n.tags().iter().any(|t| t.key() == Some("ecsctl:stack") && t.value() == Some(stack)))
+            .filter(|n| {
+                n.tags()
+                    .iter()
+                    .any(|t| t.key() == Some("ecsctl:stack") && t.value() == Some(stack))
+            })
             .map(|v| format!("nat {}", v.nat_gateway_id().unwrap_or_default())),
     );
     let lts = c
