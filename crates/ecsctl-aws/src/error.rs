@@ -324,3 +324,12 @@ mod tests {
         assert_eq!(with_context(e.clone(), "").message, e.message);
     }
 }
+
+/// A delete's result with "already gone" (class NotFound) counted as success.
+pub fn gone_ok<T>(r: Result<T, ProviderError>) -> Result<(), ProviderError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.class == ErrorClass::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}

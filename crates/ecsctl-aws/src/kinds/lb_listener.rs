@@ -140,18 +140,14 @@ impl Handler for LbListener {
         _outputs: &Attrs,
     ) -> Result<(), ProviderError> {
         tracing::debug!(id, "elbv2 DeleteListener");
-        match aws
-            .elbv2
-            .delete_listener()
-            .listener_arn(id)
-            .send()
-            .await
-            .map_err(error::map)
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.class == ErrorClass::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
+        error::gone_ok(
+            aws.elbv2
+                .delete_listener()
+                .listener_arn(id)
+                .send()
+                .await
+                .map_err(error::map),
+        )
     }
 
     async fn read(

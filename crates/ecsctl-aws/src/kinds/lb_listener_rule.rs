@@ -138,18 +138,14 @@ impl Handler for LbListenerRule {
         _outputs: &Attrs,
     ) -> Result<(), ProviderError> {
         tracing::debug!(id, "elbv2 DeleteRule");
-        match aws
-            .elbv2
-            .delete_rule()
-            .rule_arn(id)
-            .send()
-            .await
-            .map_err(error::map)
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.class == ErrorClass::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
+        error::gone_ok(
+            aws.elbv2
+                .delete_rule()
+                .rule_arn(id)
+                .send()
+                .await
+                .map_err(error::map),
+        )
     }
 
     async fn read(
