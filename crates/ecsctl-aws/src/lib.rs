@@ -6,15 +6,18 @@ mod args;
 mod clients;
 mod error;
 pub mod kinds;
+mod read_set;
 pub mod safe_create;
 mod wait;
 
 pub use clients::{CallCounter, CallStats, Clients, RetrySettings};
+pub use read_set::ReadSet;
 
 use async_trait::async_trait;
 use ecsctl_graph::{Address, Data, Kind};
 use ecsctl_provider::{
-    Attrs, Call, Created, DataQuery, Live, Orphan, Provider, ProviderError, ReadItem,
+    Attrs, Call, Created, DataQuery, ErrorClass, Live, Orphan, Provider, ProviderError, ReadAll,
+    ReadItem,
 };
 use std::collections::BTreeMap;
 
@@ -66,7 +69,7 @@ impl AwsProvider {
         let provider = Self::from_env_with(stack, region, settings).await;
         if provider.clients.region.is_empty() {
             return Err(ProviderError::new(
-                ecsctl_provider::ErrorClass::InvalidInput,
+                ErrorClass::InvalidInput,
                 "no AWS region: set `region` in the [stack] table, AWS_REGION, or a region in \
                  the AWS profile",
             ));
@@ -139,7 +142,45 @@ impl Provider for AwsProvider {
         kind: Kind,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        kinds::handler(kind).read(&self.clients, items).await
+        let mut all = self
+            .read_all(BTreeMap::from([(kind, items.to_vec())]))
+            .await;
+        all.remove(&kind).unwrap_or_else(|| Ok(BTreeMap::new()))
+    }
+
+    /// Every kind concurrently, each in its own task, over one [`ReadSet`] so the calls
+    /// several kinds share (ELBv2 tags, the IAM listing, ECS services) are made once.
+    async fn read_all(&self, items: BTreeMap<Kind, Vec<ReadItem>>) -> ReadAll {
+        let set = std::sync::Arc::new(ReadSet::new(items));
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut kinds = std::collections::HashMap::new();
+        for (kind, _) in set.kinds() {
+            let (set, clients) = (set.clone(), self.clients.clone());
+            let handle = tasks.spawn(async move {
+                let r = kinds::handler(kind)
+                    .read(&clients, &set, set.items(kind))
+                    .await;
+                (kind, r)
+            });
+            kinds.insert(handle.id(), kind);
+        }
+        let mut out = ReadAll::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((kind, r)) => {
+                    out.insert(kind, r);
+                }
+                Err(e) => {
+                    let kind = kinds.get(&e.id()).copied().unwrap_or(Kind::Vpc);
+                    let err = ProviderError::new(
+                        ErrorClass::Other,
+                        format!("reading every {kind} failed unexpectedly (a bug in ecsctl): {e}"),
+                    );
+                    out.insert(kind, Err(err));
+                }
+            }
+        }
+        out
     }
 
     async fn tagged(&self, kind: Kind, stack: &str) -> Result<Vec<Orphan>, ProviderError> {

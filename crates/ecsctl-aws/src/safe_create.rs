@@ -450,6 +450,7 @@ mod tests {
         async fn read(
             &self,
             _: &Clients,
+            _: &crate::ReadSet,
             _: &[ReadItem],
         ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
             Ok(BTreeMap::new())

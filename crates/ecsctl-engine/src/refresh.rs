@@ -5,9 +5,8 @@ use ecsctl_graph::{Address, Kind};
 use ecsctl_plan::drift::Observed;
 use ecsctl_provider::{ErrorClass, Live, Provider, ProviderError, ReadItem};
 use ecsctl_state::State;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use tokio::task::JoinSet;
 
 /// What a refresh found.
 #[derive(Debug, Default)]
@@ -37,7 +36,8 @@ impl RefreshOutcome {
     }
 }
 
-/// Read every resource of `state` through `provider`.
+/// Read every resource of `state` through `provider`, every kind at once
+/// ([`Provider::read_all`]).
 pub async fn refresh(state: &State, provider: Arc<dyn Provider>) -> RefreshOutcome {
     let mut by_kind: BTreeMap<Kind, Vec<ReadItem>> = BTreeMap::new();
     for (address, r) in &state.resources {
@@ -48,32 +48,38 @@ pub async fn refresh(state: &State, provider: Arc<dyn Provider>) -> RefreshOutco
             outputs: r.outputs.clone(),
         });
     }
-    let mut out = RefreshOutcome::default();
-    let mut reads = JoinSet::new();
-    let mut kinds = HashMap::new();
-    for (kind, items) in by_kind {
-        let provider = provider.clone();
-        out.calls += 1;
-        let handle = reads.spawn(async move {
-            let r = provider.read(kind, &items).await;
-            (kind, items, r)
-        });
-        kinds.insert(handle.id(), kind);
-    }
-    let mut results = Vec::new();
-    while let Some(joined) = reads.join_next().await {
-        match joined {
-            Ok(r) => results.push(r),
-            Err(e) => {
-                let kind = kinds.get(&e.id()).copied().unwrap_or(Kind::Vpc);
+    let mut out = RefreshOutcome {
+        calls: by_kind.len(),
+        ..Default::default()
+    };
+    let kinds: Vec<Kind> = by_kind.keys().copied().collect();
+    let wanted = by_kind.clone();
+    // In a task of its own, so a bug in a provider fails the refresh, not the process.
+    let mut found = match tokio::spawn(async move { provider.read_all(by_kind).await }).await {
+        Ok(found) => found,
+        Err(e) => kinds
+            .iter()
+            .map(|k| {
                 let err = ProviderError::new(
                     ErrorClass::Other,
-                    format!("reading every {kind} failed unexpectedly (a bug in ecsctl): {e}"),
+                    format!("reading every {k} failed unexpectedly (a bug in ecsctl): {e}"),
                 );
-                results.push((kind, Vec::new(), Err(err)));
-            }
-        }
-    }
+                (*k, Err(err))
+            })
+            .collect(),
+    };
+    let mut results: Vec<(Kind, Vec<ReadItem>, Result<_, ProviderError>)> = wanted
+        .into_iter()
+        .map(|(kind, items)| {
+            let r = found.remove(&kind).unwrap_or_else(|| {
+                Err(ProviderError::new(
+                    ErrorClass::Other,
+                    format!("the provider did not read the {kind} resources (a bug in ecsctl)"),
+                ))
+            });
+            (kind, items, r)
+        })
+        .collect();
     results.sort_by_key(|(k, _, _)| *k);
     for (kind, items, r) in results {
         match r {

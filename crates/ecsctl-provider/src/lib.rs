@@ -39,6 +39,9 @@ pub struct Live {
     pub outputs: Attrs,
 }
 
+/// What [`Provider::read_all`] returns: per kind, what [`Provider::read`] would.
+pub type ReadAll = BTreeMap<Kind, Result<BTreeMap<Address, Option<Live>>, ProviderError>>;
+
 /// Data looked up before expansion.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DataQuery {
@@ -201,6 +204,18 @@ pub trait Provider: Send + Sync {
         kind: Kind,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError>;
+
+    /// Read back every item of several kinds at once (a refresh). Providers whose APIs
+    /// answer for several kinds in one call override it to share those calls; by default
+    /// each kind is read on its own, all kinds concurrently. A kind whose read fails does
+    /// not hide the others.
+    async fn read_all(&self, items: BTreeMap<Kind, Vec<ReadItem>>) -> ReadAll {
+        let reads = items.into_iter().map(|(kind, items)| async move {
+            let r = self.read(kind, &items).await;
+            (kind, r)
+        });
+        futures_util::future::join_all(reads).await.into_iter().collect()
+    }
 
     /// Resources tagged `ecsctl:stack = stack` of this kind.
     async fn tagged(&self, kind: Kind, stack: &str) -> Result<Vec<Orphan>, ProviderError>;

@@ -7,6 +7,7 @@
 
 use super::iam_propagation::retry_iam_propagation;
 use super::lb::{int32, int_or_str, is_ours, like, orphan, stack_of, STACK_TAG};
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
@@ -239,6 +240,7 @@ impl Handler for AutoscalingGroup {
     async fn read(
         &self,
         aws: &Clients,
+        _set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         let mut out = BTreeMap::new();

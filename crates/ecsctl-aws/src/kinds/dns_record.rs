@@ -4,6 +4,7 @@
 //! maybe `dualstack.`-prefixed, with or without the trailing dot): the plan normalises.
 
 use super::hosted_zone::{bare_id, wait_insync};
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -301,6 +302,7 @@ impl Handler for DnsRecord {
     async fn read(
         &self,
         aws: &Clients,
+        _set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         let mut by_zone: BTreeMap<String, Vec<(&ReadItem, String, String)>> = BTreeMap::new();

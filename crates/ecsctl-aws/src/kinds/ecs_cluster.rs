@@ -1,6 +1,7 @@
 //! `ecs_cluster`: an ECS cluster with its Container Insights setting. The id is the
 //! cluster ARN. Also the ECS helpers the task definition and service kinds share (tags).
 
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -249,6 +250,7 @@ impl Handler for EcsCluster {
     async fn read(
         &self,
         aws: &Clients,
+        _set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();

@@ -12,6 +12,7 @@
 
 use super::ecs_cluster::{ecs_tag_pairs, ecs_tags, retag};
 use super::iam_propagation::retry_iam_propagation;
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
@@ -180,6 +181,24 @@ fn live(s: &Service) -> Option<Live> {
         args,
         outputs: created.outputs,
     })
+}
+
+/// The services among `items` that still exist, with tags: DescribeServices per cluster,
+/// ten services a call.
+pub(crate) async fn describe_items(
+    aws: &Clients,
+    items: &[ReadItem],
+) -> Result<Vec<Service>, ProviderError> {
+    let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in items {
+        let cluster = cluster_of(&item.id, &item.args).map_err(|e| e.at(&item.address))?;
+        by_cluster.entry(cluster).or_default().push(item.id.clone());
+    }
+    let mut out = Vec::new();
+    for (cluster, ids) in by_cluster {
+        out.extend(describe(aws, &cluster, &ids).await?);
+    }
+    Ok(out)
 }
 
 /// The services among `ids` in `cluster` that still exist (not INACTIVE), with tags.
@@ -602,26 +621,21 @@ impl Handler for EcsService {
     async fn read(
         &self,
         aws: &Clients,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        let mut by_cluster: BTreeMap<String, Vec<&ReadItem>> = BTreeMap::new();
-        for item in items {
-            let cluster = cluster_of(&item.id, &item.args).map_err(|e| e.at(&item.address))?;
-            by_cluster.entry(cluster).or_default().push(item);
-        }
-        let mut out = BTreeMap::new();
-        for (cluster, items) in by_cluster {
-            let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-            let found = describe(aws, &cluster, &ids).await?;
-            for item in items {
+        // The set's DescribeServices answers (the task definition reader uses them too).
+        let found = set.ecs_services(aws).await.as_ref().map_err(Clone::clone)?;
+        Ok(items
+            .iter()
+            .map(|item| {
                 let live = found
                     .iter()
                     .find(|s| s.service_arn() == Some(item.id.as_str()))
                     .and_then(live);
-                out.insert(item.address.clone(), live);
-            }
-        }
-        Ok(out)
+                (item.address.clone(), live)
+            })
+            .collect())
     }
 
     async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {

@@ -3,6 +3,7 @@
 
 use super::ec2::{self, filter, gone, into_attrs, no_id};
 use super::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -120,6 +121,7 @@ impl Handler for Eip {
     async fn read(
         &self,
         aws: &Clients,
+        _set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         if items.is_empty() {

@@ -1,6 +1,7 @@
 //! `hosted_zone`: a private Route53 zone associated with the stack's VPC. The id is the
 //! zone id without `/hostedzone/`. Also the Route53 change waiter the record kind shares.
 
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
@@ -388,6 +389,7 @@ impl Handler for HostedZone {
     async fn read(
         &self,
         aws: &Clients,
+        _set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         // GetHostedZone takes one zone: run them concurrently.

@@ -3,6 +3,7 @@
 //! [`super::iam_propagation::retry_iam_propagation`].
 
 use super::iam_role::{iam_tags, tag_pairs, PATH_PREFIX};
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -281,8 +282,33 @@ impl Handler for IamInstanceProfile {
     async fn read(
         &self,
         aws: &Clients,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        // A profile holding a role comes with that role in the refresh's IAM listing. Those
+        // not found there (no role, the listing refused) or listed without their tags
+        // (AWS may leave them out; ecsctl's profiles always have some) are read one by one.
+        let mut out = BTreeMap::new();
+        let mut rest = Vec::new();
+        let listed: BTreeMap<&str, &InstanceProfile> = match set.iam_roles(aws).await {
+            Ok(Some(roles)) => roles
+                .iter()
+                .flat_map(|r| r.instance_profile_list())
+                .filter(|p| !p.tags().is_empty())
+                .map(|p| (p.instance_profile_name(), p))
+                .collect(),
+            Ok(None) => BTreeMap::new(),
+            Err(e) => return Err(e.clone()),
+        };
+        for item in items {
+            match listed.get(item.id.as_str()) {
+                Some(p) => {
+                    out.insert(item.address.clone(), Some(live(p)));
+                }
+                None => rest.push(item.clone()),
+            }
+        }
+        let items = rest;
         let mut tasks = tokio::task::JoinSet::new();
         for item in items {
             let (aws, item) = (aws.clone(), item.clone());
@@ -291,7 +317,6 @@ impl Handler for IamInstanceProfile {
                 (item.address, found)
             });
         }
-        let mut out = BTreeMap::new();
         while let Some(joined) = tasks.join_next().await {
             let (address, found) = joined.map_err(|e| {
                 ProviderError::new(ErrorClass::Other, format!("reading instance profiles: {e}"))

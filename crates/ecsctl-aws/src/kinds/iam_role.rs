@@ -2,11 +2,12 @@
 //! policies. The id is the role name. IAM has no batch read: reads run one role at a time,
 //! concurrently.
 
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
-use aws_sdk_iam::types::Tag;
+use aws_sdk_iam::types::{RoleDetail, Tag};
 use ecsctl_graph::{Address, Kind};
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::{json, Map, Value as Json};
@@ -220,6 +221,68 @@ fn created(role: &aws_sdk_iam::types::Role) -> Created {
         id: role.role_name().to_string(),
         outputs,
     }
+}
+
+/// Every role of the account with its details (GetAccountAuthorizationDetails, 1,000 a
+/// page); `None` when the caller may not make that call.
+pub(crate) async fn list_details(
+    aws: &Clients,
+) -> Result<Option<Vec<RoleDetail>>, ProviderError> {
+    tracing::debug!("iam GetAccountAuthorizationDetails (roles)");
+    let listed = aws
+        .iam
+        .get_account_authorization_details()
+        .filter(aws_sdk_iam::types::EntityType::Role)
+        .into_paginator()
+        .page_size(1000)
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(error::map);
+    match listed {
+        Ok(pages) => Ok(Some(
+            pages
+                .iter()
+                .flat_map(|p| p.role_detail_list().iter().cloned())
+                .collect(),
+        )),
+        Err(e) if e.class == ErrorClass::AccessDenied => {
+            tracing::debug!("no GetAccountAuthorizationDetails: reading roles one by one");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A role's live form from its listing entry.
+fn live_of_detail(role: &RoleDetail) -> Result<Live, ProviderError> {
+    let trust = match role.assume_role_policy_document() {
+        Some(doc) => decode_policy(doc)?,
+        None => Json::Null,
+    };
+    let mut inline = Map::new();
+    for p in role.role_policy_list() {
+        if let (Some(n), Some(doc)) = (p.policy_name(), p.policy_document()) {
+            inline.insert(n.to_string(), decode_policy(doc)?);
+        }
+    }
+    let mut managed: Vec<&str> = role
+        .attached_managed_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .collect();
+    managed.sort();
+    let mut args = Attrs::new();
+    args.insert("name".into(), json!(role.role_name()));
+    args.insert("path".into(), json!(role.path()));
+    args.insert("assume_role_policy".into(), trust);
+    args.insert("inline_policies".into(), Json::Object(inline));
+    args.insert("managed_policy_arns".into(), json!(managed));
+    args.insert("tags".into(), args::read_tags(tag_pairs(role.tags())));
+    let mut outputs = Attrs::new();
+    outputs.insert("id".into(), json!(role.role_name()));
+    outputs.insert("arn".into(), json!(role.arn()));
+    Ok(Live { args, outputs })
 }
 
 #[async_trait]
@@ -502,81 +565,29 @@ impl Handler for IamRole {
     async fn read(
         &self,
         aws: &Clients,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         if items.is_empty() {
             return Ok(BTreeMap::new());
         }
-        // One GetAccountAuthorizationDetails listing (1000 roles a page) has every role
-        // with its trust policy, inline and attached policies and tags: one call instead
-        // of four per role. Without permission for it, read each role on its own.
-        tracing::debug!(
-            count = items.len(),
-            "iam GetAccountAuthorizationDetails (roles)"
-        );
-        let listed = aws
-            .iam
-            .get_account_authorization_details()
-            .filter(aws_sdk_iam::types::EntityType::Role)
-            .into_paginator()
-            .page_size(1000)
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(error::map);
-        match listed {
-            Ok(pages) => {
-                let mut by_name = BTreeMap::new();
-                for page in &pages {
-                    for role in page.role_detail_list() {
-                        if let Some(name) = role.role_name() {
-                            by_name.insert(name.to_string(), role);
-                        }
-                    }
-                }
-                let mut out = BTreeMap::new();
-                for item in items {
-                    let live = match by_name.get(&item.id) {
-                        None => None,
-                        Some(role) => {
-                            let trust = match role.assume_role_policy_document() {
-                                Some(doc) => decode_policy(doc)?,
-                                None => Json::Null,
-                            };
-                            let mut inline = Map::new();
-                            for p in role.role_policy_list() {
-                                if let (Some(n), Some(doc)) = (p.policy_name(), p.policy_document())
-                                {
-                                    inline.insert(n.to_string(), decode_policy(doc)?);
-                                }
-                            }
-                            let mut managed: Vec<&str> = role
-                                .attached_managed_policies()
-                                .iter()
-                                .filter_map(|p| p.policy_arn())
-                                .collect();
-                            managed.sort();
-                            let mut args = Attrs::new();
-                            args.insert("name".into(), json!(role.role_name()));
-                            args.insert("path".into(), json!(role.path()));
-                            args.insert("assume_role_policy".into(), trust);
-                            args.insert("inline_policies".into(), Json::Object(inline));
-                            args.insert("managed_policy_arns".into(), json!(managed));
-                            args.insert("tags".into(), args::read_tags(tag_pairs(role.tags())));
-                            let mut outputs = Attrs::new();
-                            outputs.insert("id".into(), json!(role.role_name()));
-                            outputs.insert("arn".into(), json!(role.arn()));
-                            Some(Live { args, outputs })
-                        }
-                    };
-                    out.insert(item.address.clone(), live);
-                }
-                return Ok(out);
+        // One GetAccountAuthorizationDetails listing has every role with its trust policy,
+        // inline and attached policies and tags: one call instead of four per role.
+        // Without permission for it, read each role on its own.
+        if let Some(roles) = set.iam_roles(aws).await.as_ref().map_err(Clone::clone)? {
+            let by_name: BTreeMap<&str, &RoleDetail> = roles
+                .iter()
+                .filter_map(|r| Some((r.role_name()?, r)))
+                .collect();
+            let mut out = BTreeMap::new();
+            for item in items {
+                let live = match by_name.get(item.id.as_str()) {
+                    None => None,
+                    Some(role) => Some(live_of_detail(role).map_err(|e| e.at(&item.address))?),
+                };
+                out.insert(item.address.clone(), live);
             }
-            Err(e) if e.class == ErrorClass::AccessDenied => {
-                tracing::debug!("no GetAccountAuthorizationDetails: reading roles one by one");
-            }
-            Err(e) => return Err(e),
+            return Ok(out);
         }
         let mut tasks = tokio::task::JoinSet::new();
         for item in items {

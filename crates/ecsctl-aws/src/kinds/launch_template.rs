@@ -6,6 +6,7 @@
 
 use super::ec2::{self, gone, into_attrs, no_id};
 use super::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -194,6 +195,7 @@ impl Handler for LaunchTemplate {
     async fn read(
         &self,
         aws: &Clients,
+        _set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         if items.is_empty() {
@@ -210,15 +212,27 @@ impl Handler for LaunchTemplate {
                 .map_err(error::map)
         })
         .await?;
+        // Versions never change once created: when the default version is the one last
+        // applied, its data is the recorded one and needs no DescribeLaunchTemplateVersions.
+        let recorded: HashMap<&str, &ReadItem> = items.iter().map(|i| (i.id.as_str(), i)).collect();
         let mut found = HashMap::new();
         for lt in &templates {
             let Some(id) = lt.launch_template_id() else {
                 continue;
             };
-            let Some(data) = default_data(aws, lt).await? else {
-                continue;
+            let default = lt.default_version_number().or(lt.latest_version_number());
+            let unchanged = recorded.get(id).filter(|i| {
+                default.is_some_and(|v| {
+                    i.outputs.get("latest_version") == Some(&json!(v.to_string()))
+                })
+            });
+            let mut args = match unchanged {
+                Some(item) => item.args.clone(),
+                None => match default_data(aws, lt).await? {
+                    Some(data) => live_args(&data),
+                    None => continue,
+                },
             };
-            let mut args = live_args(&data);
             args.insert("name".into(), json!(lt.launch_template_name()));
             args.insert("tags".into(), ec2::tags_json(lt.tags()));
             let version = lt

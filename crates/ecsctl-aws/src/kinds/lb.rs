@@ -6,13 +6,14 @@
 //! group) share: tag diffs, batched DescribeTags, per-id fallback on NotFound, orphans.
 
 use crate::kinds::Handler;
+use crate::read_set::{ElbTags, ReadSet};
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancer, LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerStateEnum,
-    LoadBalancerTypeEnum, Tag,
+    LoadBalancerTypeEnum, Tag, TagDescription,
 };
 use ecsctl_graph::{Address, Kind};
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
@@ -205,6 +206,7 @@ impl Handler for Lb {
     async fn read(
         &self,
         aws: &Clients,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         let mut out = BTreeMap::new();
@@ -216,7 +218,7 @@ impl Handler for Lb {
                 .filter_map(|lb| lb.load_balancer_arn().map(|a| (a, lb)))
                 .collect();
             let present: Vec<String> = by_arn.keys().map(|a| a.to_string()).collect();
-            let tags = tags_of(aws, &present).await?;
+            let tags = tags_in(aws, set, &present).await?;
             for item in chunk {
                 let Some(lb) = by_arn.get(item.id.as_str()) else {
                     out.insert(item.address.clone(), None);
@@ -495,35 +497,71 @@ pub(crate) async fn retag(
 
 /// Tags of ELBv2 resources by ARN (20 per call), without AWS's own `aws:` tags. Resources
 /// that are gone are left out.
-pub(crate) async fn tags_of(
+/// One DescribeTags call for at most [`ELB_BATCH`] ARNs of any ELBv2 kinds.
+async fn describe_tags_once(
     aws: &Clients,
-    arns: &[String],
-) -> Result<HashMap<String, Vec<(String, String)>>, ProviderError> {
+    arns: Vec<String>,
+) -> Result<Vec<TagDescription>, ProviderError> {
+    tracing::debug!(?arns, "elbv2 DescribeTags");
+    let resp = aws
+        .elbv2
+        .describe_tags()
+        .set_resource_arns(Some(arns))
+        .send()
+        .await
+        .map_err(error::map)?;
+    Ok(resp.tag_descriptions().to_vec())
+}
+
+fn by_arn(found: Vec<TagDescription>, out: &mut ElbTags) {
+    for d in found {
+        let tags = d
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .filter(|(k, _)| !k.starts_with("aws:"))
+            .collect();
+        out.insert(d.resource_arn().unwrap_or_default().to_string(), tags);
+    }
+}
+
+/// The tags of `arns` (any mix of ELBv2 kinds), 20 a call. Fails `NotFound` when one of
+/// them is gone.
+pub(crate) async fn describe_tags(aws: &Clients, arns: &[String]) -> Result<ElbTags, ProviderError> {
     let mut out = HashMap::new();
     for chunk in arns.chunks(ELB_BATCH) {
-        let found = each_on_missing(chunk, |arns| async move {
-            tracing::debug!(?arns, "elbv2 DescribeTags");
-            let resp = aws
-                .elbv2
-                .describe_tags()
-                .set_resource_arns(Some(arns))
-                .send()
-                .await
-                .map_err(error::map)?;
-            Ok(resp.tag_descriptions().to_vec())
-        })
-        .await?;
-        for d in found {
-            let tags = d
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-                .filter(|(k, _)| !k.starts_with("aws:"))
-                .collect();
-            out.insert(d.resource_arn().unwrap_or_default().to_string(), tags);
-        }
+        by_arn(describe_tags_once(aws, chunk.to_vec()).await?, &mut out);
     }
     Ok(out)
+}
+
+/// The tags of `arns`, 20 a call; an ARN that is gone is left out.
+pub(crate) async fn tags_of(aws: &Clients, arns: &[String]) -> Result<ElbTags, ProviderError> {
+    let mut out = HashMap::new();
+    for chunk in arns.chunks(ELB_BATCH) {
+        let found = each_on_missing(chunk, |arns| describe_tags_once(aws, arns)).await?;
+        by_arn(found, &mut out);
+    }
+    Ok(out)
+}
+
+/// The tags of `present` (resources a reader found) from the refresh's one DescribeTags
+/// call over every ELBv2 resource; when that call failed because something is gone, from a
+/// call of the reader's own.
+pub(crate) async fn tags_in(
+    aws: &Clients,
+    set: &ReadSet,
+    present: &[String],
+) -> Result<ElbTags, ProviderError> {
+    match set.elb_tags(aws).await {
+        Ok(all) if present.iter().all(|a| all.contains_key(a)) => Ok(present
+            .iter()
+            .filter_map(|a| all.get(a).map(|t| (a.clone(), t.clone())))
+            .collect()),
+        Ok(_) => tags_of(aws, present).await,
+        Err(e) if e.class == ErrorClass::NotFound => tags_of(aws, present).await,
+        Err(e) => Err(e.clone()),
+    }
 }
 
 /// The orphans of `kind` among `arns`, by their tags.

@@ -7,8 +7,9 @@
 
 use super::lb::{
     each_on_missing, elb_tags, int32, int_or_str, is_ours, like, orphans, retag,
-    stack_load_balancers, stack_of, tags_of, ELB_BATCH,
+    stack_load_balancers, stack_of, tags_in, tags_of, ELB_BATCH,
 };
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -153,6 +154,7 @@ impl Handler for LbListener {
     async fn read(
         &self,
         aws: &Clients,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         let mut out = BTreeMap::new();
@@ -164,7 +166,7 @@ impl Handler for LbListener {
                 .filter_map(|l| l.listener_arn().map(|a| (a, l)))
                 .collect();
             let present: Vec<String> = by_arn.keys().map(|a| a.to_string()).collect();
-            let tags = tags_of(aws, &present).await?;
+            let tags = tags_in(aws, set, &present).await?;
             for item in chunk {
                 let live = by_arn.get(item.id.as_str()).map(|l| Live {
                     args: live_args(l, &item.args, tags.get(&item.id).cloned()),

@@ -4,9 +4,10 @@
 
 use super::lb::{
     each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_load_balancers, stack_of,
-    tags_of, ELB_BATCH,
+    tags_in, tags_of, ELB_BATCH,
 };
 use super::lb_listener::listeners_of;
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -151,6 +152,7 @@ impl Handler for LbListenerRule {
     async fn read(
         &self,
         aws: &Clients,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         let mut out = BTreeMap::new();
@@ -162,7 +164,7 @@ impl Handler for LbListenerRule {
                 .filter_map(|r| r.rule_arn().map(|a| (a, r)))
                 .collect();
             let present: Vec<String> = by_arn.keys().map(|a| a.to_string()).collect();
-            let tags = tags_of(aws, &present).await?;
+            let tags = tags_in(aws, set, &present).await?;
             for item in chunk {
                 let live = by_arn.get(item.id.as_str()).map(|r| Live {
                     args: live_args(r, &item.args, tags.get(&item.id).cloned()),

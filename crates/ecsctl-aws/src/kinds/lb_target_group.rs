@@ -2,8 +2,9 @@
 //! attribute). The id is the target group's ARN.
 
 use super::lb::{
-    each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_of, tags_of, ELB_BATCH,
+    each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_of, tags_in, tags_of, ELB_BATCH,
 };
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -226,6 +227,7 @@ impl Handler for LbTargetGroup {
     async fn read(
         &self,
         aws: &Clients,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         let mut out = BTreeMap::new();
@@ -237,7 +239,7 @@ impl Handler for LbTargetGroup {
                 .filter_map(|tg| tg.target_group_arn().map(|a| (a, tg)))
                 .collect();
             let present: Vec<String> = by_arn.keys().map(|a| a.to_string()).collect();
-            let tags = tags_of(aws, &present).await?;
+            let tags = tags_in(aws, set, &present).await?;
             for item in chunk {
                 let live = match by_arn.get(item.id.as_str()) {
                     None => None,

@@ -2,6 +2,7 @@
 //! `arn` output is the group's ARN without the `:*` suffix DescribeLogGroups gives.
 //! Reads list every group under the names' common prefix (`/ecsctl/<stack>/`) at once.
 
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -138,28 +139,6 @@ fn common_prefix(names: &[&str]) -> String {
         Some(i) => prefix[..=i].to_string(),
         None => prefix.to_string(),
     }
-}
-
-async fn live(aws: &Clients, g: &AwsLogGroup) -> Result<Option<Live>, ProviderError> {
-    let (Some(name), Some(arn)) = (g.log_group_name(), arn_of(g)) else {
-        return Ok(None);
-    };
-    let Some(tags) = tags_of(aws, &arn).await? else {
-        return Ok(None);
-    };
-    let mut args = Attrs::new();
-    args.insert("name".into(), json!(name));
-    args.insert(
-        "retention_in_days".into(),
-        g.retention_in_days()
-            .map(|d| json!(d))
-            .unwrap_or(Json::Null),
-    );
-    args.insert("tags".into(), args::read_tags(tags));
-    Ok(Some(Live {
-        args,
-        outputs: outputs(name, &arn),
-    }))
 }
 
 #[async_trait]
@@ -319,6 +298,7 @@ impl Handler for LogGroup {
     async fn read(
         &self,
         aws: &Clients,
+        _set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         let names: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
@@ -341,10 +321,11 @@ impl Handler for LogGroup {
         let mut out = BTreeMap::new();
         for item in items {
             let live = match found.get(&item.id) {
-                // Tags take a call per group: read them for a lone group; with more, the
-                // recorded ones are returned as they are (changes made by hand are not
-                // seen), so refresh stays at a few calls however many services there are.
-                Some(g) if items.len() > 1 => match (g.log_group_name(), arn_of(g)) {
+                // Tags take a call per group (ListTagsForResource), so they are not read
+                // back: the recorded ones are returned as they are (tags changed by hand on
+                // a log group are not seen), and refresh stays at one call for any number
+                // of services. Retention and existence are read.
+                Some(g) => match (g.log_group_name(), arn_of(g)) {
                     (Some(name), Some(arn)) => {
                         let mut args = Attrs::new();
                         args.insert("name".into(), json!(name));
@@ -364,7 +345,6 @@ impl Handler for LogGroup {
                     }
                     _ => None,
                 },
-                Some(g) => live(aws, g).await.map_err(|e| e.at(&item.address))?,
                 None => None,
             };
             out.insert(item.address.clone(), live);

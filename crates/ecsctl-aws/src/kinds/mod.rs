@@ -1,6 +1,7 @@
 //! One module per resource kind. Each implements [`Handler`] for its kind; `handler`
 //! dispatches.
 
+use crate::read_set::ReadSet;
 use crate::Clients;
 use async_trait::async_trait;
 use ecsctl_graph::{Address, Kind};
@@ -68,9 +69,12 @@ pub trait Handler: Send + Sync {
         args: &Attrs,
         outputs: &Attrs,
     ) -> Result<(), ProviderError>;
+    /// Read back `items` (all of this kind); `set` holds every item of the refresh and the
+    /// calls several kinds share.
     async fn read(
         &self,
         aws: &Clients,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError>;
     async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError>;

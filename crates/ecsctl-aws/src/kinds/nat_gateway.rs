@@ -4,6 +4,7 @@
 
 use super::ec2::{self, gone, into_attrs, no_id};
 use super::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
@@ -116,6 +117,7 @@ impl Handler for NatGateway {
     async fn read(
         &self,
         aws: &Clients,
+        _set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         if items.is_empty() {

@@ -4,6 +4,7 @@
 
 use super::autoscaling_group::is_missing;
 use super::lb::number;
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -92,6 +93,7 @@ impl Handler for ScalingPolicy {
     async fn read(
         &self,
         aws: &Clients,
+        _set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         // One DescribePolicies per group, for all of that group's policies.

@@ -8,6 +8,7 @@
 
 use super::ecs_cluster::{ecs_tag_pairs, ecs_tags};
 use super::iam_propagation::retry_iam_propagation;
+use crate::read_set::ReadSet;
 use crate::kinds::Handler;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -20,7 +21,7 @@ use aws_sdk_ecs::types::{
 use ecsctl_graph::{Address, Kind};
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub struct TaskDefinition;
 
@@ -475,57 +476,58 @@ impl Handler for TaskDefinition {
     async fn read(
         &self,
         aws: &Clients,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         // A revision never changes once registered: what can happen to it outside ecsctl is
-        // deregistration (and retagging). A single revision is described (one call, like a
-        // listing). For more, listing the active revisions says which still exist, instead
-        // of a DescribeTaskDefinition per revision; their recorded arguments are returned
-        // as they are, so tag changes made by hand on them are not seen.
-        if let [item] = items {
-            let found = describe(aws, &item.id)
-                .await
-                .map_err(|e| e.at(&item.address))?;
-            let live = found.and_then(|(td, tags)| live(&td, &tags, &item.args));
-            return Ok(BTreeMap::from([(item.address.clone(), live)]));
-        }
-        if items.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        // ListTaskDefinitions filters by one whole family name only, so list every active
-        // revision (100 a page) and stop once each wanted one has been seen.
-        let wanted: std::collections::BTreeSet<&str> =
-            items.iter().map(|i| i.id.as_str()).collect();
-        let mut active: std::collections::BTreeSet<String> = Default::default();
-        let mut pages = aws
-            .ecs
-            .list_task_definitions()
-            .status(TaskDefinitionStatus::Active)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            tracing::debug!("ecs ListTaskDefinitions (active)");
-            let page = page.map_err(error::map)?;
-            active.extend(
-                page.task_definition_arns()
+        // deregistration and retagging. A revision a service of the refresh runs or is
+        // deploying is there (ECS keeps running and scaling it even if deregistered): its
+        // recorded arguments are returned as they are, at no cost, so tags changed by hand
+        // on it are not seen. Any other revision is described, all concurrently.
+        let in_use: HashSet<String> = if set.items(Kind::EcsService).is_empty() {
+            HashSet::new()
+        } else {
+            match set.ecs_services(aws).await {
+                Ok(services) => services
                     .iter()
-                    .filter(|a| wanted.contains(a.as_str()))
-                    .cloned(),
-            );
-            if active.len() == wanted.len() {
-                break;
+                    .flat_map(|s| {
+                        s.deployments()
+                            .iter()
+                            .filter_map(|d| d.task_definition())
+                            .chain(s.task_definition())
+                    })
+                    .map(str::to_string)
+                    .collect(),
+                // The service reader reports it; describe the revisions instead.
+                Err(_) => HashSet::new(),
             }
-        }
-        Ok(items
-            .iter()
-            .map(|item| {
-                let live = active.contains(&item.id).then(|| Live {
+        };
+        let mut out = BTreeMap::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        for item in items {
+            if in_use.contains(&item.id) {
+                let live = Live {
                     args: item.args.clone(),
                     outputs: item.outputs.clone(),
-                });
-                (item.address.clone(), live)
-            })
-            .collect())
+                };
+                out.insert(item.address.clone(), Some(live));
+                continue;
+            }
+            let (aws, item) = (aws.clone(), item.clone());
+            tasks.spawn(async move {
+                let found = describe(&aws, &item.id).await;
+                (item, found)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (item, found) = joined.map_err(|e| {
+                ProviderError::new(ErrorClass::Other, format!("reading task definitions: {e}"))
+            })?;
+            let found = found.map_err(|e| e.at(&item.address))?;
+            let live = found.and_then(|(td, tags)| live(&td, &tags, &item.args));
+            out.insert(item.address, live);
+        }
+        Ok(out)
     }
 
     async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {

@@ -1,0 +1,86 @@
+//! One refresh's reads, shared between kinds. Some AWS calls answer for several kinds at
+//! once: ELBv2's DescribeTags takes the ARNs of load balancers, target groups, listeners and
+//! rules together; IAM's GetAccountAuthorizationDetails lists every role with its instance
+//! profiles; ECS's DescribeServices says which task definition revisions are in use. A
+//! [`ReadSet`] holds every item of the refresh and makes each shared call at most once, when
+//! the first kind that needs it asks.
+
+use crate::kinds::{ecs_service, iam_role, lb};
+use crate::Clients;
+use aws_sdk_ecs::types::Service;
+use aws_sdk_iam::types::RoleDetail;
+use ecsctl_graph::Kind;
+use ecsctl_provider::{ProviderError, ReadItem};
+use std::collections::{BTreeMap, HashMap};
+use tokio::sync::OnceCell;
+
+/// ELBv2 tags by ARN, without `aws:` tags.
+pub(crate) type ElbTags = HashMap<String, Vec<(String, String)>>;
+
+/// Every item of one refresh, and the calls several kinds share.
+#[derive(Default)]
+pub struct ReadSet {
+    items: BTreeMap<Kind, Vec<ReadItem>>,
+    elb_tags: OnceCell<Result<ElbTags, ProviderError>>,
+    iam_roles: OnceCell<Result<Option<Vec<RoleDetail>>, ProviderError>>,
+    ecs_services: OnceCell<Result<Vec<Service>, ProviderError>>,
+}
+
+impl ReadSet {
+    pub fn new(items: BTreeMap<Kind, Vec<ReadItem>>) -> Self {
+        ReadSet {
+            items,
+            ..Default::default()
+        }
+    }
+
+    /// The items of `kind` in this refresh.
+    pub fn items(&self, kind: Kind) -> &[ReadItem] {
+        self.items.get(&kind).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The kinds in this refresh, with their items.
+    pub fn kinds(&self) -> impl Iterator<Item = (Kind, &[ReadItem])> {
+        self.items.iter().map(|(k, v)| (*k, v.as_slice()))
+    }
+
+    /// The tags of every ELBv2 resource of the refresh, in one DescribeTags call per 20
+    /// ARNs. Fails `NotFound` when one of them is gone (the API refuses the whole call);
+    /// readers then ask for the tags of what they found themselves.
+    pub(crate) async fn elb_tags(&self, aws: &Clients) -> &Result<ElbTags, ProviderError> {
+        self.elb_tags
+            .get_or_init(|| async {
+                let arns: Vec<String> = [
+                    Kind::Lb,
+                    Kind::LbTargetGroup,
+                    Kind::LbListener,
+                    Kind::LbListenerRule,
+                ]
+                .into_iter()
+                .flat_map(|k| self.items(k).iter().map(|i| i.id.clone()))
+                .collect();
+                lb::describe_tags(aws, &arns).await
+            })
+            .await
+    }
+
+    /// Every role of the account with its policies, tags and instance profiles (one
+    /// GetAccountAuthorizationDetails listing, 1,000 roles a page); `None` when the caller
+    /// may not list them.
+    pub(crate) async fn iam_roles(
+        &self,
+        aws: &Clients,
+    ) -> &Result<Option<Vec<RoleDetail>>, ProviderError> {
+        self.iam_roles
+            .get_or_init(|| iam_role::list_details(aws))
+            .await
+    }
+
+    /// The services of the refresh that still exist, with their tags (DescribeServices, ten
+    /// services a call per cluster).
+    pub(crate) async fn ecs_services(&self, aws: &Clients) -> &Result<Vec<Service>, ProviderError> {
+        self.ecs_services
+            .get_or_init(|| ecs_service::describe_items(aws, self.items(Kind::EcsService)))
+            .await
+    }
+}
