@@ -16,10 +16,11 @@ pub use read_set::ReadSet;
 use async_trait::async_trait;
 use ecsctl_graph::{Address, Data, Kind};
 use ecsctl_provider::{
-    Attrs, Call, Created, DataQuery, ErrorClass, Live, Orphan, Provider, ProviderError, ReadAll,
-    ReadItem,
+    Attrs, Call, Created, DataQuery, ErrorClass, Live, Orphan, Provider, ProviderError, ReadItem,
+    Scan,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// The AWS provider for one stack.
 pub struct AwsProvider {
@@ -75,6 +76,102 @@ impl AwsProvider {
             ));
         }
         Ok(provider)
+    }
+}
+
+/// One job of a scan.
+enum Job {
+    Read(Kind, Result<BTreeMap<Address, Option<Live>>, ProviderError>),
+    Tagged(Kind, Result<Vec<Orphan>, ProviderError>),
+}
+
+impl AwsProvider {
+    /// Read `items` and list the resources tagged for `stack` of the kinds `listed`, every
+    /// kind in its own task, over one [`ReadSet`] so calls several kinds share (ELBv2 tags,
+    /// the IAM listing, ECS services) are made once, and kinds whose read lists by the stack
+    /// tag find their tagged resources in the same call.
+    async fn scan_kinds(
+        &self,
+        items: BTreeMap<Kind, Vec<ReadItem>>,
+        stack: Option<&str>,
+        listed: &[Kind],
+    ) -> Scan {
+        let listed: Vec<Kind> = if stack.is_some() {
+            listed.to_vec()
+        } else {
+            Vec::new()
+        };
+        let asked: Vec<Kind> = items.keys().copied().collect();
+        let mut reads = asked.clone();
+        for kind in &listed {
+            if kinds::handler(*kind).finds_tagged_in_read() && !reads.contains(kind) {
+                reads.push(*kind);
+            }
+        }
+        let set = Arc::new(ReadSet::new(items, stack));
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut jobs = HashMap::new();
+        for kind in reads {
+            let (set, clients) = (set.clone(), self.clients.clone());
+            let handle = tasks.spawn(async move {
+                let r = kinds::handler(kind)
+                    .read(&clients, &set, set.items(kind))
+                    .await;
+                Job::Read(kind, r)
+            });
+            jobs.insert(handle.id(), (kind, true));
+        }
+        for kind in listed.iter().copied() {
+            if kinds::handler(kind).finds_tagged_in_read() {
+                continue;
+            }
+            let (set, clients) = (set.clone(), self.clients.clone());
+            let handle = tasks.spawn(async move {
+                let stack = set.stack().unwrap_or_default();
+                let r = kinds::handler(kind).tagged(&clients, &set, stack).await;
+                Job::Tagged(kind, r)
+            });
+            jobs.insert(handle.id(), (kind, false));
+        }
+        let mut scan = Scan::default();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Job::Read(kind, r)) => {
+                    if listed.contains(&kind) && kinds::handler(kind).finds_tagged_in_read() {
+                        let tagged = match &r {
+                            Ok(_) => Ok(set.take_tagged(kind)),
+                            Err(e) => Err(e.clone()),
+                        };
+                        scan.tagged.insert(kind, tagged);
+                    }
+                    // Not when it was read only to list it by tag.
+                    if asked.contains(&kind) {
+                        scan.live.insert(kind, r);
+                    }
+                }
+                Ok(Job::Tagged(kind, r)) => {
+                    scan.tagged.insert(kind, r);
+                }
+                Err(e) => {
+                    let (kind, read) = jobs.get(&e.id()).copied().unwrap_or((Kind::Vpc, true));
+                    let err = ProviderError::new(
+                        ErrorClass::Other,
+                        format!("reading every {kind} failed unexpectedly (a bug in ecsctl): {e}"),
+                    );
+                    if read {
+                        if listed.contains(&kind) {
+                            scan.tagged.insert(kind, Err(err.clone()));
+                        }
+                        if asked.contains(&kind) {
+                            scan.live.insert(kind, Err(err));
+                        }
+                    } else {
+                        scan.tagged.insert(kind, Err(err));
+                    }
+                }
+            }
+        }
+        scan
     }
 }
 
@@ -142,49 +239,25 @@ impl Provider for AwsProvider {
         kind: Kind,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        let mut all = self
-            .read_all(BTreeMap::from([(kind, items.to_vec())]))
-            .await;
-        all.remove(&kind).unwrap_or_else(|| Ok(BTreeMap::new()))
+        let items = BTreeMap::from([(kind, items.to_vec())]);
+        let mut scan = self.scan_kinds(items, None, &[]).await;
+        scan.live
+            .remove(&kind)
+            .unwrap_or_else(|| Ok(BTreeMap::new()))
     }
 
-    /// Every kind concurrently, each in its own task, over one [`ReadSet`] so the calls
-    /// several kinds share (ELBv2 tags, the IAM listing, ECS services) are made once.
-    async fn read_all(&self, items: BTreeMap<Kind, Vec<ReadItem>>) -> ReadAll {
-        let set = std::sync::Arc::new(ReadSet::new(items));
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut kinds = std::collections::HashMap::new();
-        for (kind, _) in set.kinds() {
-            let (set, clients) = (set.clone(), self.clients.clone());
-            let handle = tasks.spawn(async move {
-                let r = kinds::handler(kind)
-                    .read(&clients, &set, set.items(kind))
-                    .await;
-                (kind, r)
-            });
-            kinds.insert(handle.id(), kind);
-        }
-        let mut out = ReadAll::new();
-        while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok((kind, r)) => {
-                    out.insert(kind, r);
-                }
-                Err(e) => {
-                    let kind = kinds.get(&e.id()).copied().unwrap_or(Kind::Vpc);
-                    let err = ProviderError::new(
-                        ErrorClass::Other,
-                        format!("reading every {kind} failed unexpectedly (a bug in ecsctl): {e}"),
-                    );
-                    out.insert(kind, Err(err));
-                }
-            }
-        }
-        out
+    async fn scan(&self, items: BTreeMap<Kind, Vec<ReadItem>>, stack: Option<&str>) -> Scan {
+        let taggable: Vec<Kind> = Kind::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.schema().taggable)
+            .collect();
+        self.scan_kinds(items, stack, &taggable).await
     }
 
     async fn tagged(&self, kind: Kind, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        kinds::handler(kind).tagged(&self.clients, stack).await
+        let mut scan = self.scan_kinds(BTreeMap::new(), Some(stack), &[kind]).await;
+        scan.tagged.remove(&kind).unwrap_or_else(|| Ok(Vec::new()))
     }
 
     async fn data(&self, query: &DataQuery) -> Result<Data, ProviderError> {

@@ -10,8 +10,9 @@ use crate::Clients;
 use aws_sdk_ecs::types::Service;
 use aws_sdk_iam::types::RoleDetail;
 use ecsctl_graph::Kind;
-use ecsctl_provider::{ProviderError, ReadItem};
+use ecsctl_provider::{Orphan, ProviderError, ReadItem};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 use tokio::sync::OnceCell;
 
 /// ELBv2 tags by ARN, without `aws:` tags.
@@ -21,17 +22,40 @@ pub(crate) type ElbTags = HashMap<String, Vec<(String, String)>>;
 #[derive(Default)]
 pub struct ReadSet {
     items: BTreeMap<Kind, Vec<ReadItem>>,
+    /// The stack whose tagged resources the scan looks for, if any.
+    stack: Option<String>,
+    /// What readers that list by the stack tag found, by kind.
+    tagged: Mutex<BTreeMap<Kind, Vec<Orphan>>>,
     elb_tags: OnceCell<Result<ElbTags, ProviderError>>,
     iam_roles: OnceCell<Result<Option<Vec<RoleDetail>>, ProviderError>>,
     ecs_services: OnceCell<Result<Vec<Service>, ProviderError>>,
 }
 
 impl ReadSet {
-    pub fn new(items: BTreeMap<Kind, Vec<ReadItem>>) -> Self {
+    /// A set reading `items` and, given a stack, finding what is tagged for it.
+    pub fn new(items: BTreeMap<Kind, Vec<ReadItem>>, stack: Option<&str>) -> Self {
         ReadSet {
             items,
+            stack: stack.map(str::to_string),
             ..Default::default()
         }
+    }
+
+    /// The stack whose tagged resources this scan looks for.
+    pub fn stack(&self) -> Option<&str> {
+        self.stack.as_deref()
+    }
+
+    /// A reader that listed `kind` by the stack tag reports what it found.
+    pub(crate) fn found_tagged(&self, kind: Kind, found: Vec<Orphan>) {
+        let mut tagged = self.tagged.lock().unwrap_or_else(|e| e.into_inner());
+        tagged.entry(kind).or_default().extend(found);
+    }
+
+    /// What readers reported for `kind` (nothing when none listed it).
+    pub(crate) fn take_tagged(&self, kind: Kind) -> Vec<Orphan> {
+        let mut tagged = self.tagged.lock().unwrap_or_else(|e| e.into_inner());
+        tagged.remove(&kind).unwrap_or_default()
     }
 
     /// The items of `kind` in this refresh.

@@ -455,7 +455,12 @@ mod tests {
         ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
             Ok(BTreeMap::new())
         }
-        async fn tagged(&self, _: &Clients, _: &str) -> Result<Vec<Orphan>, ProviderError> {
+        async fn tagged(
+            &self,
+            _: &Clients,
+            _: &crate::ReadSet,
+            _: &str,
+        ) -> Result<Vec<Orphan>, ProviderError> {
             Ok(Vec::new())
         }
     }

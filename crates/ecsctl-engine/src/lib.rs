@@ -19,7 +19,7 @@ mod walk;
 
 pub use interrupt::Interrupt;
 pub use orphans::{find_orphans, OrphanSearch};
-pub use refresh::{refresh, RefreshOutcome};
+pub use refresh::{refresh, refresh_and_find_orphans, RefreshOutcome};
 pub use walk::apply;
 
 use ecsctl_graph::Address;

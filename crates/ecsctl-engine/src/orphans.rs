@@ -1,13 +1,12 @@
 //! Orphans: resources tagged `ecsctl:stack = <stack>` that the state does not track (left
 //! by a crash before the state was written, or by a lost state file). One
-//! `Provider::tagged` call per taggable kind, all kinds at once.
+//! listing per taggable kind, all kinds at once ([`Provider::scan`]).
 
 use ecsctl_graph::Kind;
 use ecsctl_provider::{ErrorClass, Orphan, Provider, ProviderError};
 use ecsctl_state::State;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use tokio::task::JoinSet;
 
 /// What an orphan search found.
 #[derive(Debug, Default)]
@@ -16,51 +15,61 @@ pub struct OrphanSearch {
     pub orphans: Vec<Orphan>,
     /// Kinds whose listing failed.
     pub failed: Vec<(Kind, ProviderError)>,
-    /// How many `tagged` calls were made (one per taggable kind).
+    /// How many kinds were listed (every taggable kind).
     pub calls: usize,
 }
 
 /// Every resource tagged for `stack` whose id the state does not hold (as a resource or an
 /// old object awaiting deletion). Resources at an address with a pending create are left
-/// out: the next apply adopts them through `Provider::find`.
+/// out: the next apply adopts them through `Provider::find`. One [`Provider::scan`] with no
+/// items; [`crate::refresh_and_find_orphans`] does the same in the refresh's own reads.
 pub async fn find_orphans(state: &State, provider: Arc<dyn Provider>, stack: &str) -> OrphanSearch {
+    let stack_name = stack.to_string();
+    let scanned =
+        tokio::spawn(async move { provider.scan(BTreeMap::new(), Some(&stack_name)).await })
+            .await;
+    match scanned {
+        Ok(scan) => sort_out(state, scan.tagged),
+        Err(e) => OrphanSearch {
+            failed: vec![(Kind::Vpc, bug(&e))],
+            ..Default::default()
+        },
+    }
+}
+
+pub(crate) fn bug(e: &tokio::task::JoinError) -> ProviderError {
+    ProviderError::new(
+        ErrorClass::Other,
+        format!("reading the live resources failed unexpectedly (a bug in ecsctl): {e}"),
+    )
+}
+
+/// The orphans among what each kind's listing found.
+pub(crate) fn sort_out(
+    state: &State,
+    tagged: BTreeMap<Kind, Result<Vec<Orphan>, ProviderError>>,
+) -> OrphanSearch {
     let known: BTreeSet<&str> = state
         .resources
         .values()
         .map(|r| r.id.as_str())
         .chain(state.deposed.iter().map(|d| d.resource.id.as_str()))
         .collect();
-    let mut out = OrphanSearch::default();
-    let mut lists = JoinSet::new();
-    let mut kinds = HashMap::new();
-    for kind in Kind::ALL.iter().copied().filter(|k| k.schema().taggable) {
-        let (provider, stack) = (provider.clone(), stack.to_string());
-        out.calls += 1;
-        let handle = lists.spawn(async move { (kind, provider.tagged(kind, &stack).await) });
-        kinds.insert(handle.id(), kind);
-    }
-    while let Some(joined) = lists.join_next().await {
-        match joined {
-            Ok((_, Ok(found))) => out.orphans.extend(found.into_iter().filter(|o| {
+    let mut out = OrphanSearch {
+        calls: tagged.len(),
+        ..Default::default()
+    };
+    for (kind, found) in tagged {
+        match found {
+            Ok(found) => out.orphans.extend(found.into_iter().filter(|o| {
                 !known.contains(o.id.as_str()) && !state.pending.contains_key(&o.address)
             })),
-            Ok((kind, Err(e))) => out.failed.push((kind, e)),
-            Err(e) => {
-                let kind = kinds.get(&e.id()).copied().unwrap_or(Kind::Vpc);
-                out.failed.push((
-                    kind,
-                    ProviderError::new(
-                        ErrorClass::Other,
-                        format!("listing every tagged {kind} failed unexpectedly (a bug in ecsctl): {e}"),
-                    ),
-                ));
-            }
+            Err(e) => out.failed.push((kind, e)),
         }
     }
     out.orphans
         .sort_by(|a, b| (&a.address, &a.id).cmp(&(&b.address, &b.id)));
     out.orphans.dedup();
-    out.failed.sort_by_key(|(k, _)| *k);
     out
 }
 

@@ -4,6 +4,7 @@
 use ecsctl_graph::{Address, Kind};
 use ecsctl_plan::drift::Observed;
 use ecsctl_provider::{ErrorClass, Live, Provider, ProviderError, ReadItem};
+use crate::orphans::{self, OrphanSearch};
 use ecsctl_state::State;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,8 +38,28 @@ impl RefreshOutcome {
 }
 
 /// Read every resource of `state` through `provider`, every kind at once
-/// ([`Provider::read_all`]).
+/// ([`Provider::scan`]).
 pub async fn refresh(state: &State, provider: Arc<dyn Provider>) -> RefreshOutcome {
+    scan(state, provider, None).await.0
+}
+
+/// [`refresh`] and [`crate::find_orphans`] together, in one [`Provider::scan`]: where an
+/// API lists a kind's resources by the stack tag, the same call reads the state's
+/// resources and finds the orphans.
+pub async fn refresh_and_find_orphans(
+    state: &State,
+    provider: Arc<dyn Provider>,
+    stack: &str,
+) -> (RefreshOutcome, OrphanSearch) {
+    let (refreshed, orphans) = scan(state, provider, Some(stack)).await;
+    (refreshed, orphans.unwrap_or_default())
+}
+
+async fn scan(
+    state: &State,
+    provider: Arc<dyn Provider>,
+    stack: Option<&str>,
+) -> (RefreshOutcome, Option<OrphanSearch>) {
     let mut by_kind: BTreeMap<Kind, Vec<ReadItem>> = BTreeMap::new();
     for (address, r) in &state.resources {
         by_kind.entry(address.kind).or_default().push(ReadItem {
@@ -52,37 +73,36 @@ pub async fn refresh(state: &State, provider: Arc<dyn Provider>) -> RefreshOutco
         calls: by_kind.len(),
         ..Default::default()
     };
-    let kinds: Vec<Kind> = by_kind.keys().copied().collect();
     let wanted = by_kind.clone();
+    let stack_name = stack.map(str::to_string);
     // In a task of its own, so a bug in a provider fails the refresh, not the process.
-    let mut found = match tokio::spawn(async move { provider.read_all(by_kind).await }).await {
-        Ok(found) => found,
-        Err(e) => kinds
-            .iter()
-            .map(|k| {
-                let err = ProviderError::new(
-                    ErrorClass::Other,
-                    format!("reading every {k} failed unexpectedly (a bug in ecsctl): {e}"),
-                );
-                (*k, Err(err))
-            })
-            .collect(),
-    };
-    let mut results: Vec<(Kind, Vec<ReadItem>, Result<_, ProviderError>)> = wanted
-        .into_iter()
-        .map(|(kind, items)| {
-            let r = found.remove(&kind).unwrap_or_else(|| {
-                Err(ProviderError::new(
-                    ErrorClass::Other,
-                    format!("the provider did not read the {kind} resources (a bug in ecsctl)"),
-                ))
+    let scanned =
+        tokio::spawn(async move { provider.scan(by_kind, stack_name.as_deref()).await }).await;
+    let (mut found, orphans) = match scanned {
+        Ok(scan) => (
+            scan.live,
+            stack.map(|_| orphans::sort_out(state, scan.tagged)),
+        ),
+        Err(e) => {
+            let live = wanted
+                .keys()
+                .map(|k| (*k, Err(orphans::bug(&e))))
+                .collect();
+            let orphans = stack.map(|_| OrphanSearch {
+                failed: vec![(Kind::Vpc, orphans::bug(&e))],
+                ..Default::default()
             });
-            (kind, items, r)
-        })
-        .collect();
-    results.sort_by_key(|(k, _, _)| *k);
-    for (kind, items, r) in results {
-        match r {
+            (live, orphans)
+        }
+    };
+    for (kind, items) in wanted {
+        let read = found.remove(&kind).unwrap_or_else(|| {
+            Err(ProviderError::new(
+                ErrorClass::Other,
+                format!("the provider did not read the {kind} resources (a bug in ecsctl)"),
+            ))
+        });
+        match read {
             Ok(mut found) => {
                 for item in items {
                     let live = found.remove(&item.address).flatten();
@@ -92,5 +112,5 @@ pub async fn refresh(state: &State, provider: Arc<dyn Provider>) -> RefreshOutco
             Err(e) => out.failed.push((kind, e)),
         }
     }
-    out
+    (out, orphans)
 }

@@ -39,8 +39,15 @@ pub struct Live {
     pub outputs: Attrs,
 }
 
-/// What [`Provider::read_all`] returns: per kind, what [`Provider::read`] would.
-pub type ReadAll = BTreeMap<Kind, Result<BTreeMap<Address, Option<Live>>, ProviderError>>;
+/// What [`Provider::scan`] found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Per kind read, what [`Provider::read`] would return.
+    pub live: BTreeMap<Kind, Result<BTreeMap<Address, Option<Live>>, ProviderError>>,
+    /// Per taggable kind, when a stack was given: what [`Provider::tagged`] would return
+    /// (resources the state knows included; the caller tells orphans apart).
+    pub tagged: BTreeMap<Kind, Result<Vec<Orphan>, ProviderError>>,
+}
 
 /// Data looked up before expansion.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -205,16 +212,37 @@ pub trait Provider: Send + Sync {
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError>;
 
-    /// Read back every item of several kinds at once (a refresh). Providers whose APIs
-    /// answer for several kinds in one call override it to share those calls; by default
-    /// each kind is read on its own, all kinds concurrently. A kind whose read fails does
-    /// not hide the others.
-    async fn read_all(&self, items: BTreeMap<Kind, Vec<ReadItem>>) -> ReadAll {
+    /// Read back every item of several kinds at once (a refresh) and, given a stack name,
+    /// list the resources tagged for it of every taggable kind (orphan discovery). Providers
+    /// whose APIs answer for several kinds, or for the items and the tagged resources, in
+    /// one call override it to share those calls; by default each kind is read and listed
+    /// on its own, all concurrently. A kind whose read fails does not hide the others.
+    async fn scan(&self, items: BTreeMap<Kind, Vec<ReadItem>>, stack: Option<&str>) -> Scan {
         let reads = items.into_iter().map(|(kind, items)| async move {
             let r = self.read(kind, &items).await;
             (kind, r)
         });
-        futures_util::future::join_all(reads).await.into_iter().collect()
+        let kinds: Vec<Kind> = match stack {
+            Some(_) => Kind::ALL
+                .iter()
+                .copied()
+                .filter(|k| k.schema().taggable)
+                .collect(),
+            None => Vec::new(),
+        };
+        let lists = kinds.into_iter().map(|kind| async move {
+            let r = self.tagged(kind, stack.unwrap_or_default()).await;
+            (kind, r)
+        });
+        let (live, tagged) = futures_util::future::join(
+            futures_util::future::join_all(reads),
+            futures_util::future::join_all(lists),
+        )
+        .await;
+        Scan {
+            live: live.into_iter().collect(),
+            tagged: tagged.into_iter().collect(),
+        }
     }
 
     /// Resources tagged `ecsctl:stack = stack` of this kind.

@@ -112,6 +112,9 @@ pub fn remember_data(state: &mut State, data: &Data) {
 /// What a refresh found and what it cost.
 pub struct Refreshed {
     pub drift: ecsctl_plan::drift::Drift,
+    /// Resources tagged for the stack that the state does not track, when asked for: found
+    /// in the refresh's own reads (its calls and time include the search).
+    pub orphans: Option<Vec<Orphan>>,
     pub calls: CallStats,
     pub elapsed: Duration,
 }
@@ -134,11 +137,30 @@ impl Session {
     /// Read every resource of the state back and make the in-memory state what lives: live
     /// arguments and outputs replace the recorded ones, resources gone are removed. Nothing
     /// is written; a failed read fails the whole refresh.
-    pub async fn refresh(&mut self, provider: &Arc<AwsProvider>) -> Result<Refreshed> {
+    /// With `find_orphans`, the same reads also look for resources tagged for the stack
+    /// that the state does not track.
+    pub async fn refresh(
+        &mut self,
+        provider: &Arc<AwsProvider>,
+        find_orphans: bool,
+    ) -> Result<Refreshed> {
         let before = provider.call_stats();
         let started = Instant::now();
         let dynp: Arc<dyn Provider> = provider.clone();
-        let outcome = ecsctl_engine::refresh(&self.state, dynp).await;
+        let (outcome, orphans) = if find_orphans {
+            let (outcome, search) =
+                ecsctl_engine::refresh_and_find_orphans(&self.state, dynp, &self.stack.name).await;
+            if let Some((kind, e)) = search.failed.first() {
+                bail!(
+                    "listing the {kind} resources tagged for stack {} failed: {e}; run the \
+                     command again, or pass --find-orphans=false",
+                    self.stack.name
+                );
+            }
+            (outcome, Some(search.orphans))
+        } else {
+            (ecsctl_engine::refresh(&self.state, dynp).await, None)
+        };
         if let Some((kind, e)) = outcome.failed.first() {
             let more = outcome.failed.len() - 1;
             bail!(
@@ -154,6 +176,7 @@ impl Session {
         self.state = state;
         let refreshed = Refreshed {
             drift,
+            orphans,
             calls: provider.call_stats().since(&before),
             elapsed: started.elapsed(),
         };
@@ -195,14 +218,18 @@ impl Session {
 
     /// Refresh (unless told not to), data lookups, expansion and the pure plan (or the
     /// destroy plan) against the refreshed state.
+    /// With `find_orphans` (and refresh), the refresh also looks for orphans, even when the
+    /// state is empty (a lost state file).
     pub async fn make_plan(
         &mut self,
         provider: &Arc<AwsProvider>,
         refresh: bool,
         destroy: bool,
+        find_orphans: bool,
     ) -> Result<Planned> {
-        let refreshed = if refresh && !self.state.resources.is_empty() {
-            Some(self.refresh(provider).await?)
+        let find_orphans = find_orphans && refresh && !destroy;
+        let refreshed = if refresh && (find_orphans || !self.state.resources.is_empty()) {
+            Some(self.refresh(provider, find_orphans).await?)
         } else {
             None
         };

@@ -7,15 +7,15 @@
 
 use super::iam_propagation::retry_iam_propagation;
 use super::lb::{int32, int_or_str, is_ours, like, orphan, stack_of, STACK_TAG};
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag};
 use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -240,52 +240,48 @@ impl Handler for AutoscalingGroup {
     async fn read(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        let mut out = BTreeMap::new();
-        for chunk in items.chunks(BATCH) {
-            let names: Vec<String> = chunk.iter().map(|i| i.id.clone()).collect();
-            let groups = describe(aws, names).await?;
-            for item in chunk {
-                let live = groups
-                    .iter()
-                    .find(|g| g.auto_scaling_group_name() == Some(item.id.as_str()))
-                    // A group being deleted is as good as gone.
-                    .filter(|g| g.status().is_none_or(|s| !s.starts_with("Delete")))
-                    .map(|g| Live {
-                        args: live_args(g, &item.args),
-                        outputs: created_from(g).outputs,
-                    });
-                out.insert(item.address.clone(), live);
+        // With a stack to look for, one listing by the stack tag finds the state's groups
+        // and the orphans; groups it misses (deleted, retagged by hand) are asked by name.
+        let mut groups = Vec::new();
+        let mut wanted: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        if let Some(stack) = set.stack() {
+            groups = by_tag(aws, stack).await?;
+            let mut found = Vec::new();
+            for g in &groups {
+                let name = g.auto_scaling_group_name().unwrap_or_default();
+                found.extend(orphan(Kind::AutoscalingGroup, stack, &tags_of(g), name));
             }
+            set.found_tagged(Kind::AutoscalingGroup, found);
+            wanted.retain(|n| {
+                !groups
+                    .iter()
+                    .any(|g| g.auto_scaling_group_name() == Some(n.as_str()))
+            });
+        }
+        for chunk in wanted.chunks(BATCH) {
+            groups.extend(describe(aws, chunk.to_vec()).await?);
+        }
+        let mut out = BTreeMap::new();
+        for item in items {
+            let live = groups
+                .iter()
+                .find(|g| g.auto_scaling_group_name() == Some(item.id.as_str()))
+                // A group being deleted is as good as gone.
+                .filter(|g| g.status().is_none_or(|s| !s.starts_with("Delete")))
+                .map(|g| Live {
+                    args: live_args(g, &item.args),
+                    outputs: created_from(g).outputs,
+                });
+            out.insert(item.address.clone(), live);
         }
         Ok(out)
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        tracing::debug!(stack, "autoscaling DescribeAutoScalingGroups by tag");
-        let mut pages = aws
-            .autoscaling
-            .describe_auto_scaling_groups()
-            .filters(
-                Filter::builder()
-                    .name(format!("tag:{STACK_TAG}"))
-                    .values(stack)
-                    .build(),
-            )
-            .into_paginator()
-            .send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(error::map)?;
-            for g in page.auto_scaling_groups() {
-                let name = g.auto_scaling_group_name().unwrap_or_default();
-                out.extend(orphan(Kind::AutoscalingGroup, stack, &tags_of(g), name));
-            }
-        }
-        out.sort_by(|a: &Orphan, b| (&a.address, &a.id).cmp(&(&b.address, &b.id)));
-        Ok(out)
+    fn finds_tagged_in_read(&self) -> bool {
+        true
     }
 }
 
@@ -398,6 +394,28 @@ fn live_args(g: &AutoScalingGroup, old: &Attrs) -> Attrs {
 }
 
 /// The groups among `names` that exist (all pages).
+/// The groups tagged `ecsctl:stack = stack`.
+async fn by_tag(aws: &Clients, stack: &str) -> Result<Vec<AutoScalingGroup>, ProviderError> {
+    tracing::debug!(stack, "autoscaling DescribeAutoScalingGroups by tag");
+    let mut pages = aws
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .filters(
+            Filter::builder()
+                .name(format!("tag:{STACK_TAG}"))
+                .values(stack)
+                .build(),
+        )
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(error::map)?;
+        out.extend(page.auto_scaling_groups().iter().cloned());
+    }
+    Ok(out)
+}
+
 async fn describe(
     aws: &Clients,
     names: Vec<String>,

@@ -4,15 +4,15 @@
 //! maybe `dualstack.`-prefixed, with or without the trailing dot): the plan normalises.
 
 use super::hosted_zone::{bare_id, wait_insync};
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
 };
 use ecsctl_graph::Address;
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -326,11 +326,6 @@ impl Handler for DnsRecord {
             }
         }
         Ok(out)
-    }
-
-    async fn tagged(&self, _aws: &Clients, _stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        // Route53 records cannot carry tags.
-        Ok(Vec::new())
     }
 }
 

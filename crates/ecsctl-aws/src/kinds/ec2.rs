@@ -2,9 +2,10 @@
 //! `find` and `tagged` use, batched reads that survive one missing id, and the description
 //! of what holds a resource that cannot be deleted.
 
+use crate::read_set::ReadSet;
 use crate::{args, error};
 use aws_sdk_ec2::types::{Filter, NetworkInterface, ResourceType, Tag, TagSpecification};
-use ecsctl_graph::Address;
+use ecsctl_graph::{Address, Kind};
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -175,6 +176,56 @@ where
         }
     }
     Ok(out)
+}
+
+/// What a scan needs of one EC2 kind. With a stack to look for, one listing by the stack
+/// tag finds the items and the orphans together (the tagged ones are reported to `set`);
+/// items it does not return (deleted, or their tag removed by hand) are then described by
+/// id. Without a stack, by id only. Either way, a missing id does not hide the others.
+#[allow(clippy::too_many_arguments)]
+pub async fn scan<T, L, LFut, F, Fut>(
+    set: &ReadSet,
+    kind: Kind,
+    items: &[ReadItem],
+    list_tagged: L,
+    describe: F,
+    id_of: fn(&T) -> Option<&str>,
+    tags_of: fn(&T) -> &[Tag],
+) -> Result<Vec<T>, ProviderError>
+where
+    L: FnOnce(Filter) -> LFut,
+    LFut: Future<Output = Result<Vec<T>, ProviderError>>,
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    let Some(stack) = set.stack() else {
+        return batched(&ids(items), describe).await;
+    };
+    let mut found = list_tagged(stack_filter(stack)).await?;
+    // The emulator ignores the tag filter of some Describe calls: check the tag here too.
+    let ours = |t: &T| {
+        tags_of(t)
+            .iter()
+            .any(|t| t.key() == Some(STACK_TAG) && t.value() == Some(stack))
+    };
+    set.found_tagged(
+        kind,
+        found
+            .iter()
+            .filter(|t| ours(t))
+            .filter_map(|t| orphan(tags_of(t), id_of(t)?))
+            .collect(),
+    );
+    let seen: BTreeSet<&str> = found.iter().filter_map(id_of).collect();
+    let missing: Vec<String> = items
+        .iter()
+        .filter(|i| !seen.contains(i.id.as_str()))
+        .map(|i| i.id.clone())
+        .collect();
+    if !missing.is_empty() {
+        found.extend(batched(&missing, describe).await?);
+    }
+    Ok(found)
 }
 
 /// The read result for `items` from what was found by id: `None` for the rest.

@@ -1,8 +1,8 @@
 //! `ecs_cluster`: an ECS cluster with its Container Insights setting. The id is the
 //! cluster ARN. Also the ECS helpers the task definition and service kinds share (tags).
 
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -267,7 +267,12 @@ impl Handler for EcsCluster {
             .collect())
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(
+        &self,
+        aws: &Clients,
+        _set: &ReadSet,
+        stack: &str,
+    ) -> Result<Vec<Orphan>, ProviderError> {
         tracing::debug!(stack, "ecs ListClusters");
         let arns: Vec<String> = aws
             .ecs

@@ -12,8 +12,8 @@
 
 use super::ecs_cluster::{ecs_tag_pairs, ecs_tags, retag};
 use super::iam_propagation::retry_iam_propagation;
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
@@ -638,7 +638,12 @@ impl Handler for EcsService {
             .collect())
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(
+        &self,
+        aws: &Clients,
+        _set: &ReadSet,
+        stack: &str,
+    ) -> Result<Vec<Orphan>, ProviderError> {
         tracing::debug!(stack, "ecs ListClusters");
         let clusters: Vec<String> = aws
             .ecs

@@ -8,8 +8,8 @@ use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address as Ip, DomainType, ResourceType};
-use ecsctl_graph::Address;
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::{Address, Kind};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -121,13 +121,27 @@ impl Handler for Eip {
     async fn read(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        if items.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let addresses = ec2::batched(&ec2::ids(items), |ids| describe(aws, ids)).await?;
+        let addresses = ec2::scan(
+            set,
+            Kind::Eip,
+            items,
+            |f| async move {
+                aws.ec2
+                    .describe_addresses()
+                    .filters(f)
+                    .send()
+                    .await
+                    .map(|o| o.addresses().to_vec())
+                    .map_err(error::map)
+            },
+            |ids| describe(aws, ids),
+            Ip::allocation_id,
+            Ip::tags,
+        )
+        .await?;
         let found: HashMap<String, Live> = addresses
             .iter()
             .filter_map(|a| {
@@ -148,20 +162,8 @@ impl Handler for Eip {
         Ok(ec2::by_address(items, &found))
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        // DescribeAddresses is not paginated: one call lists them all.
-        let out = aws
-            .ec2
-            .describe_addresses()
-            .filters(ec2::stack_filter(stack))
-            .send()
-            .await
-            .map_err(error::map)?;
-        Ok(out
-            .addresses()
-            .iter()
-            .filter_map(|a| ec2::orphan(a.tags(), a.allocation_id()?))
-            .collect())
+    fn finds_tagged_in_read(&self) -> bool {
+        true
     }
 }
 

@@ -1,8 +1,8 @@
 //! `hosted_zone`: a private Route53 zone associated with the stack's VPC. The id is the
 //! zone id without `/hostedzone/`. Also the Route53 change waiter the record kind shares.
 
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
@@ -456,7 +456,12 @@ impl Handler for HostedZone {
         Ok(out)
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(
+        &self,
+        aws: &Clients,
+        _set: &ReadSet,
+        stack: &str,
+    ) -> Result<Vec<Orphan>, ProviderError> {
         tracing::debug!(stack, "route53 ListHostedZones");
         let zones = aws
             .route53

@@ -3,8 +3,8 @@
 //! [`super::iam_propagation::retry_iam_propagation`].
 
 use super::iam_role::{iam_tags, tag_pairs, PATH_PREFIX};
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -327,7 +327,12 @@ impl Handler for IamInstanceProfile {
         Ok(out)
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(
+        &self,
+        aws: &Clients,
+        _set: &ReadSet,
+        stack: &str,
+    ) -> Result<Vec<Orphan>, ProviderError> {
         tracing::debug!(stack, "iam ListInstanceProfiles");
         let profiles = aws
             .iam

@@ -2,8 +2,8 @@
 //! policies. The id is the role name. IAM has no batch read: reads run one role at a time,
 //! concurrently.
 
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -225,9 +225,7 @@ fn created(role: &aws_sdk_iam::types::Role) -> Created {
 
 /// Every role of the account with its details (GetAccountAuthorizationDetails, 1,000 a
 /// page); `None` when the caller may not make that call.
-pub(crate) async fn list_details(
-    aws: &Clients,
-) -> Result<Option<Vec<RoleDetail>>, ProviderError> {
+pub(crate) async fn list_details(aws: &Clients) -> Result<Option<Vec<RoleDetail>>, ProviderError> {
     tracing::debug!("iam GetAccountAuthorizationDetails (roles)");
     let listed = aws
         .iam
@@ -607,7 +605,12 @@ impl Handler for IamRole {
         Ok(out)
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(
+        &self,
+        aws: &Clients,
+        _set: &ReadSet,
+        stack: &str,
+    ) -> Result<Vec<Orphan>, ProviderError> {
         tracing::debug!(stack, "iam ListRoles");
         let roles = aws
             .iam

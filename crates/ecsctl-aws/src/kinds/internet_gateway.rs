@@ -8,8 +8,8 @@ use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{InternetGateway as Igw, ResourceType};
-use ecsctl_graph::Address;
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::{Address, Kind};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 
@@ -153,13 +153,29 @@ impl Handler for InternetGateway {
     async fn read(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        if items.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let igws = ec2::batched(&ec2::ids(items), |ids| describe(aws, ids)).await?;
+        let igws = ec2::scan(
+            set,
+            Kind::InternetGateway,
+            items,
+            |f| async move {
+                aws.ec2
+                    .describe_internet_gateways()
+                    .filters(f)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(error::map)
+            },
+            |ids| describe(aws, ids),
+            Igw::internet_gateway_id,
+            Igw::tags,
+        )
+        .await?;
         let found: HashMap<String, Live> = igws
             .iter()
             .filter_map(|g| {
@@ -180,21 +196,8 @@ impl Handler for InternetGateway {
         Ok(ec2::by_address(items, &found))
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        let igws: Vec<_> = aws
-            .ec2
-            .describe_internet_gateways()
-            .filters(ec2::stack_filter(stack))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(error::map)?;
-        Ok(igws
-            .iter()
-            .filter_map(|g| ec2::orphan(g.tags(), g.internet_gateway_id()?))
-            .collect())
+    fn finds_tagged_in_read(&self) -> bool {
+        true
     }
 }
 

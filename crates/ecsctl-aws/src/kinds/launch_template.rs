@@ -18,8 +18,8 @@ use aws_sdk_ec2::types::{
     LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType,
     ResponseLaunchTemplateData, VolumeType,
 };
-use ecsctl_graph::Address;
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::{Address, Kind};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -195,22 +195,37 @@ impl Handler for LaunchTemplate {
     async fn read(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        if items.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let templates = ec2::batched(&ec2::ids(items), |ids| async move {
-            tracing::debug!(count = ids.len(), "DescribeLaunchTemplates");
-            aws.ec2
-                .describe_launch_templates()
-                .set_launch_template_ids(Some(ids))
-                .send()
-                .await
-                .map(|o| o.launch_templates().to_vec())
-                .map_err(error::map)
-        })
+        let templates = ec2::scan(
+            set,
+            Kind::LaunchTemplate,
+            items,
+            |f| async move {
+                aws.ec2
+                    .describe_launch_templates()
+                    .filters(f)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(error::map)
+            },
+            |ids| async move {
+                tracing::debug!(count = ids.len(), "DescribeLaunchTemplates");
+                aws.ec2
+                    .describe_launch_templates()
+                    .set_launch_template_ids(Some(ids))
+                    .send()
+                    .await
+                    .map(|o| o.launch_templates().to_vec())
+                    .map_err(error::map)
+            },
+            Lt::launch_template_id,
+            Lt::tags,
+        )
         .await?;
         // Versions never change once created: when the default version is the one last
         // applied, its data is the recorded one and needs no DescribeLaunchTemplateVersions.
@@ -220,11 +235,14 @@ impl Handler for LaunchTemplate {
             let Some(id) = lt.launch_template_id() else {
                 continue;
             };
+            // Orphans need no version data.
+            let Some(item) = recorded.get(id) else {
+                continue;
+            };
             let default = lt.default_version_number().or(lt.latest_version_number());
-            let unchanged = recorded.get(id).filter(|i| {
-                default.is_some_and(|v| {
-                    i.outputs.get("latest_version") == Some(&json!(v.to_string()))
-                })
+            let unchanged = Some(item).filter(|i| {
+                default
+                    .is_some_and(|v| i.outputs.get("latest_version") == Some(&json!(v.to_string())))
             });
             let mut args = match unchanged {
                 Some(item) => item.args.clone(),
@@ -250,21 +268,8 @@ impl Handler for LaunchTemplate {
         Ok(ec2::by_address(items, &found))
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        let templates: Vec<_> = aws
-            .ec2
-            .describe_launch_templates()
-            .filters(ec2::stack_filter(stack))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(error::map)?;
-        Ok(templates
-            .iter()
-            .filter_map(|lt| ec2::orphan(lt.tags(), lt.launch_template_id()?))
-            .collect())
+    fn finds_tagged_in_read(&self) -> bool {
+        true
     }
 }
 

@@ -262,7 +262,12 @@ impl Handler for Lb {
         Ok(out)
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(
+        &self,
+        aws: &Clients,
+        _set: &ReadSet,
+        stack: &str,
+    ) -> Result<Vec<Orphan>, ProviderError> {
         let arns = stack_load_balancers(aws, stack).await?;
         orphans(aws, Kind::Lb, stack, &arns).await
     }
@@ -527,7 +532,10 @@ fn by_arn(found: Vec<TagDescription>, out: &mut ElbTags) {
 
 /// The tags of `arns` (any mix of ELBv2 kinds), 20 a call. Fails `NotFound` when one of
 /// them is gone.
-pub(crate) async fn describe_tags(aws: &Clients, arns: &[String]) -> Result<ElbTags, ProviderError> {
+pub(crate) async fn describe_tags(
+    aws: &Clients,
+    arns: &[String],
+) -> Result<ElbTags, ProviderError> {
     let mut out = HashMap::new();
     for chunk in arns.chunks(ELB_BATCH) {
         by_arn(describe_tags_once(aws, chunk.to_vec()).await?, &mut out);

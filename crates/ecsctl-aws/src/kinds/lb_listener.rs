@@ -9,8 +9,8 @@ use super::lb::{
     each_on_missing, elb_tags, int32, int_or_str, is_ours, like, orphans, retag,
     stack_load_balancers, stack_of, tags_in, tags_of, ELB_BATCH,
 };
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -178,7 +178,12 @@ impl Handler for LbListener {
         Ok(out)
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(
+        &self,
+        aws: &Clients,
+        _set: &ReadSet,
+        stack: &str,
+    ) -> Result<Vec<Orphan>, ProviderError> {
         let mut arns = Vec::new();
         for lb in stack_load_balancers(aws, stack).await? {
             match listeners_of(aws, &lb).await {

@@ -7,8 +7,8 @@ use super::lb::{
     tags_in, tags_of, ELB_BATCH,
 };
 use super::lb_listener::listeners_of;
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -176,7 +176,12 @@ impl Handler for LbListenerRule {
         Ok(out)
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(
+        &self,
+        aws: &Clients,
+        _set: &ReadSet,
+        stack: &str,
+    ) -> Result<Vec<Orphan>, ProviderError> {
         let mut arns = Vec::new();
         for lb in stack_load_balancers(aws, stack).await? {
             let listeners = match listeners_of(aws, &lb).await {

@@ -2,10 +2,11 @@
 //! attribute). The id is the target group's ARN.
 
 use super::lb::{
-    each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_of, tags_in, tags_of, ELB_BATCH,
+    each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_of, tags_in, tags_of,
+    ELB_BATCH,
 };
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -274,7 +275,12 @@ impl Handler for LbTargetGroup {
         Ok(out)
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(
+        &self,
+        aws: &Clients,
+        _set: &ReadSet,
+        stack: &str,
+    ) -> Result<Vec<Orphan>, ProviderError> {
         tracing::debug!(stack, "elbv2 DescribeTargetGroups (all)");
         let mut pages = aws.elbv2.describe_target_groups().into_paginator().send();
         let mut arns = Vec::new();

@@ -2,8 +2,8 @@
 //! `arn` output is the group's ARN without the `:*` suffix DescribeLogGroups gives.
 //! Reads list every group under the names' common prefix (`/ecsctl/<stack>/`) at once.
 
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -352,7 +352,12 @@ impl Handler for LogGroup {
         Ok(out)
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(
+        &self,
+        aws: &Clients,
+        _set: &ReadSet,
+        stack: &str,
+    ) -> Result<Vec<Orphan>, ProviderError> {
         let mut out = Vec::new();
         for g in list(aws, &format!("/ecsctl/{stack}/")).await? {
             let (Some(name), Some(arn)) = (g.log_group_name(), arn_of(&g)) else {

@@ -77,7 +77,22 @@ pub trait Handler: Send + Sync {
         set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError>;
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError>;
+    /// The resources of this kind tagged for `stack` (known ones included). Kinds whose
+    /// `read` lists by the stack tag ([`Handler::finds_tagged_in_read`]) report to `set`
+    /// there and keep this default.
+    async fn tagged(
+        &self,
+        _aws: &Clients,
+        _set: &ReadSet,
+        _stack: &str,
+    ) -> Result<Vec<Orphan>, ProviderError> {
+        Ok(Vec::new())
+    }
+    /// True when `read`, given a set with a stack, also finds this kind's tagged resources
+    /// (one listing by tag serves both).
+    fn finds_tagged_in_read(&self) -> bool {
+        false
+    }
 }
 
 pub fn handler(kind: Kind) -> &'static dyn Handler {

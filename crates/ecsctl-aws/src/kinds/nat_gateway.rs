@@ -10,8 +10,8 @@ use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway as Nat, NatGatewayState, ResourceType};
-use ecsctl_graph::Address;
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::{Address, Kind};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -117,13 +117,30 @@ impl Handler for NatGateway {
     async fn read(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        if items.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let nats = ec2::batched(&ec2::ids(items), |ids| describe(aws, ids)).await?;
+        let nats = ec2::scan(
+            set,
+            Kind::NatGateway,
+            items,
+            |f| async move {
+                aws.ec2
+                    .describe_nat_gateways()
+                    .filter(f)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map(|nats: Vec<Nat>| nats.into_iter().filter(|n| alive(n)).collect())
+                    .map_err(error::map)
+            },
+            |ids| describe(aws, ids),
+            Nat::nat_gateway_id,
+            Nat::tags,
+        )
+        .await?;
         let found: HashMap<String, Live> = nats
             .iter()
             .filter(|n| alive(n))
@@ -150,29 +167,8 @@ impl Handler for NatGateway {
         Ok(ec2::by_address(items, &found))
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        let nats: Vec<_> = aws
-            .ec2
-            .describe_nat_gateways()
-            .filter(ec2::stack_filter(stack))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(error::map)?;
-        // The emulator ignores tag filters on DescribeNatGateways: check the tag here too.
-        let ours = |n: &&aws_sdk_ec2::types::NatGateway| {
-            n.tags()
-                .iter()
-                .any(|t| t.key() == Some(ec2::STACK_TAG) && t.value() == Some(stack))
-        };
-        Ok(nats
-            .iter()
-            .filter(|n| alive(n))
-            .filter(ours)
-            .filter_map(|n| ec2::orphan(n.tags(), n.nat_gateway_id()?))
-            .collect())
+    fn finds_tagged_in_read(&self) -> bool {
+        true
     }
 }
 

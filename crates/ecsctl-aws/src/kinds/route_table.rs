@@ -13,8 +13,8 @@ use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, RouteOrigin, RouteTable as Rtb};
-use ecsctl_graph::Address;
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::{Address, Kind};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -211,13 +211,29 @@ impl Handler for RouteTable {
     async fn read(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        if items.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let tables = ec2::batched(&ec2::ids(items), |ids| describe(aws, ids)).await?;
+        let tables = ec2::scan(
+            set,
+            Kind::RouteTable,
+            items,
+            |f| async move {
+                aws.ec2
+                    .describe_route_tables()
+                    .filters(f)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(error::map)
+            },
+            |ids| describe(aws, ids),
+            Rtb::route_table_id,
+            Rtb::tags,
+        )
+        .await?;
         let found: HashMap<String, Live> = tables
             .iter()
             .filter_map(|t| {
@@ -245,21 +261,8 @@ impl Handler for RouteTable {
         Ok(ec2::by_address(items, &found))
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        let tables: Vec<_> = aws
-            .ec2
-            .describe_route_tables()
-            .filters(ec2::stack_filter(stack))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(error::map)?;
-        Ok(tables
-            .iter()
-            .filter_map(|t| ec2::orphan(t.tags(), t.route_table_id()?))
-            .collect())
+    fn finds_tagged_in_read(&self) -> bool {
+        true
     }
 }
 

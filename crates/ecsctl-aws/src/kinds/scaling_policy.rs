@@ -4,8 +4,8 @@
 
 use super::autoscaling_group::is_missing;
 use super::lb::number;
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{
@@ -13,7 +13,7 @@ use aws_sdk_autoscaling::types::{
     TargetTrackingConfiguration,
 };
 use ecsctl_graph::Address;
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -123,10 +123,6 @@ impl Handler for ScalingPolicy {
             }
         }
         Ok(out)
-    }
-
-    async fn tagged(&self, _aws: &Clients, _stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        Ok(Vec::new())
     }
 }
 

@@ -18,8 +18,8 @@ use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup as Sg, SecurityGroupRule,
     UserIdGroupPair,
 };
-use ecsctl_graph::Address;
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::{Address, Kind};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -316,22 +316,37 @@ impl Handler for SecurityGroup {
     async fn read(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        if items.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let groups = ec2::batched(&ec2::ids(items), |ids| async move {
-            tracing::debug!(count = ids.len(), "DescribeSecurityGroups");
-            aws.ec2
-                .describe_security_groups()
-                .set_group_ids(Some(ids))
-                .send()
-                .await
-                .map(|o| o.security_groups().to_vec())
-                .map_err(error::map)
-        })
+        let groups = ec2::scan(
+            set,
+            Kind::SecurityGroup,
+            items,
+            |f| async move {
+                aws.ec2
+                    .describe_security_groups()
+                    .filters(f)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(error::map)
+            },
+            |ids| async move {
+                tracing::debug!(count = ids.len(), "DescribeSecurityGroups");
+                aws.ec2
+                    .describe_security_groups()
+                    .set_group_ids(Some(ids))
+                    .send()
+                    .await
+                    .map(|o| o.security_groups().to_vec())
+                    .map_err(error::map)
+            },
+            Sg::group_id,
+            Sg::tags,
+        )
         .await?;
         // The rules come with the groups (IpPermissions): no DescribeSecurityGroupRules
         // call, and descriptions of rules naming a group are there (the emulator leaves
@@ -418,21 +433,8 @@ impl Handler for SecurityGroup {
         Ok(ec2::by_address(items, &found))
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        let groups: Vec<_> = aws
-            .ec2
-            .describe_security_groups()
-            .filters(ec2::stack_filter(stack))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(error::map)?;
-        Ok(groups
-            .iter()
-            .filter_map(|g| ec2::orphan(g.tags(), g.group_id()?))
-            .collect())
+    fn finds_tagged_in_read(&self) -> bool {
+        true
     }
 }
 

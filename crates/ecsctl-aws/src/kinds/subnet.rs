@@ -8,8 +8,8 @@ use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
-use ecsctl_graph::Address;
-use ecsctl_provider::{Attrs, Call, Created, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::{Address, Kind};
+use ecsctl_provider::{Attrs, Call, Created, Live, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 
@@ -121,22 +121,37 @@ impl Handler for Subnet {
     async fn read(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        if items.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let subnets = ec2::batched(&ec2::ids(items), |ids| async move {
-            tracing::debug!(count = ids.len(), "DescribeSubnets");
-            aws.ec2
-                .describe_subnets()
-                .set_subnet_ids(Some(ids))
-                .send()
-                .await
-                .map(|o| o.subnets().to_vec())
-                .map_err(error::map)
-        })
+        let subnets = ec2::scan(
+            set,
+            Kind::Subnet,
+            items,
+            |f| async move {
+                aws.ec2
+                    .describe_subnets()
+                    .filters(f)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(error::map)
+            },
+            |ids| async move {
+                tracing::debug!(count = ids.len(), "DescribeSubnets");
+                aws.ec2
+                    .describe_subnets()
+                    .set_subnet_ids(Some(ids))
+                    .send()
+                    .await
+                    .map(|o| o.subnets().to_vec())
+                    .map_err(error::map)
+            },
+            aws_sdk_ec2::types::Subnet::subnet_id,
+            aws_sdk_ec2::types::Subnet::tags,
+        )
         .await?;
         let found: HashMap<String, Live> = subnets
             .iter()
@@ -161,21 +176,8 @@ impl Handler for Subnet {
         Ok(ec2::by_address(items, &found))
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        let subnets: Vec<_> = aws
-            .ec2
-            .describe_subnets()
-            .filters(ec2::stack_filter(stack))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(error::map)?;
-        Ok(subnets
-            .iter()
-            .filter_map(|s| ec2::orphan(s.tags(), s.subnet_id()?))
-            .collect())
+    fn finds_tagged_in_read(&self) -> bool {
+        true
     }
 }
 

@@ -8,8 +8,8 @@
 
 use super::ecs_cluster::{ecs_tag_pairs, ecs_tags};
 use super::iam_propagation::retry_iam_propagation;
-use crate::read_set::ReadSet;
 use crate::kinds::Handler;
+use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -530,7 +530,12 @@ impl Handler for TaskDefinition {
         Ok(out)
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(
+        &self,
+        aws: &Clients,
+        _set: &ReadSet,
+        stack: &str,
+    ) -> Result<Vec<Orphan>, ProviderError> {
         // Families are named `<stack>-<service>`.
         tracing::debug!(stack, "ecs ListTaskDefinitionFamilies");
         let families: Vec<String> = aws

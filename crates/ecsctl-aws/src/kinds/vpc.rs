@@ -8,8 +8,8 @@ use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcAttributeName};
-use ecsctl_graph::Address;
-use ecsctl_provider::{Attrs, Call, Created, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::{Address, Kind};
+use ecsctl_provider::{Attrs, Call, Created, Live, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 
@@ -140,26 +140,44 @@ impl Handler for Vpc {
     async fn read(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        if items.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let vpcs = ec2::batched(&ec2::ids(items), |ids| async move {
-            tracing::debug!(count = ids.len(), "DescribeVpcs");
-            aws.ec2
-                .describe_vpcs()
-                .set_vpc_ids(Some(ids))
-                .send()
-                .await
-                .map(|o| o.vpcs().to_vec())
-                .map_err(error::map)
-        })
+        let vpcs = ec2::scan(
+            set,
+            Kind::Vpc,
+            items,
+            |f| async move {
+                aws.ec2
+                    .describe_vpcs()
+                    .filters(f)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(error::map)
+            },
+            |ids| async move {
+                tracing::debug!(count = ids.len(), "DescribeVpcs");
+                aws.ec2
+                    .describe_vpcs()
+                    .set_vpc_ids(Some(ids))
+                    .send()
+                    .await
+                    .map(|o| o.vpcs().to_vec())
+                    .map_err(error::map)
+            },
+            aws_sdk_ec2::types::Vpc::vpc_id,
+            aws_sdk_ec2::types::Vpc::tags,
+        )
         .await?;
         let mut found = HashMap::new();
         for v in vpcs {
-            let Some(id) = v.vpc_id() else { continue };
+            // Attributes take two calls a VPC: only for the state's, not orphans.
+            let Some(id) = v.vpc_id().filter(|id| items.iter().any(|i| i.id == *id)) else {
+                continue;
+            };
             let (support, hostnames) = tokio::try_join!(
                 attribute(aws, id, VpcAttributeName::EnableDnsSupport),
                 attribute(aws, id, VpcAttributeName::EnableDnsHostnames),
@@ -181,21 +199,8 @@ impl Handler for Vpc {
         Ok(ec2::by_address(items, &found))
     }
 
-    async fn tagged(&self, aws: &Clients, stack: &str) -> Result<Vec<Orphan>, ProviderError> {
-        let vpcs: Vec<_> = aws
-            .ec2
-            .describe_vpcs()
-            .filters(ec2::stack_filter(stack))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(error::map)?;
-        Ok(vpcs
-            .iter()
-            .filter_map(|v| ec2::orphan(v.tags(), v.vpc_id()?))
-            .collect())
+    fn finds_tagged_in_read(&self) -> bool {
+        true
     }
 }
 

@@ -31,7 +31,7 @@ pub async fn apply(g: &Global, args: ApplyArgs) -> Result<ExitCode> {
         }
         None => {
             let planned = s
-                .make_plan(&provider, args.run.refresh.refresh, false)
+                .make_plan(&provider, args.run.refresh.refresh, false, false)
                 .await?;
             print!("{}", super::plan::human(&planned, ui::color_stdout()));
             planned.plan
@@ -52,7 +52,7 @@ pub async fn destroy(g: &Global, args: DestroyArgs) -> Result<ExitCode> {
     let mut s = Session::open(g, "destroy")?;
     let provider = s.provider().await?;
     let planned = s
-        .make_plan(&provider, args.run.refresh.refresh, true)
+        .make_plan(&provider, args.run.refresh.refresh, true, false)
         .await?;
     print!("{}", super::plan::human(&planned, ui::color_stdout()));
     run(s, planned.plan, provider, &args.run, false, "Destroy").await

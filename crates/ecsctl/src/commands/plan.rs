@@ -3,7 +3,8 @@
 //! Never writes the state.
 
 use crate::cli::{Global, PlanArgs};
-use crate::session::{Orphans, Planned, Session};
+use crate::session::{Planned, Session};
+use ecsctl_provider::Orphan;
 use crate::ui;
 use anyhow::Result;
 use ecsctl_aws::CallStats;
@@ -16,12 +17,10 @@ pub async fn run(g: &Global, args: PlanArgs) -> Result<ExitCode> {
     let mut s = Session::open(g, "plan")?;
     let provider = s.provider().await?;
     let refresh = args.refresh.refresh;
-    let planned = s.make_plan(&provider, refresh, args.destroy).await?;
-    let orphans = if refresh && args.find_orphans && !args.destroy {
-        Some(s.orphans(&provider).await?)
-    } else {
-        None
-    };
+    let planned = s
+        .make_plan(&provider, refresh, args.destroy, args.find_orphans)
+        .await?;
+    let orphans = planned.refreshed.as_ref().and_then(|r| r.orphans.as_ref());
     let plan = &planned.plan;
     if args.json {
         let mut v = ecsctl_plan::render::json(plan);
@@ -30,30 +29,30 @@ pub async fn run(g: &Global, args: PlanArgs) -> Result<ExitCode> {
                 m.insert("drift".into(), ecsctl_plan::drift::json(&r.drift));
                 m.insert("refresh".into(), stats_json(&r.calls, r.elapsed));
             }
-            if let Some(o) = &orphans {
+            if let Some(o) = orphans {
                 let found: Vec<_> = o
-                    .found
                     .iter()
                     .map(|x| json!({"address": x.address.to_string(), "id": x.id}))
                     .collect();
                 m.insert("orphans".into(), json!(found));
-                m.insert("orphan_search".into(), stats_json(&o.calls, o.elapsed));
             }
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let color = ui::color_stdout();
         print!("{}", human(&planned, color));
-        if let Some(o) = &orphans {
+        if let Some(o) = orphans {
             print!("{}", orphans_text(o));
         }
         if args.stats {
             println!();
             if let Some(r) = &planned.refreshed {
-                println!("{}", stats_line("refresh", &r.calls, r.elapsed));
-            }
-            if let Some(o) = &orphans {
-                println!("{}", stats_line("orphan discovery", &o.calls, o.elapsed));
+                let what = if r.orphans.is_some() {
+                    "refresh and orphan discovery"
+                } else {
+                    "refresh"
+                };
+                println!("{}", stats_line(what, &r.calls, r.elapsed));
             }
         }
     }
@@ -84,13 +83,13 @@ pub fn human(planned: &Planned, color: bool) -> String {
     out
 }
 
-fn orphans_text(o: &Orphans) -> String {
-    if o.found.is_empty() {
+fn orphans_text(found: &[Orphan]) -> String {
+    if found.is_empty() {
         return String::new();
     }
     let mut out =
         String::from("\nResources tagged for this stack that the state does not track:\n\n");
-    for x in &o.found {
+    for x in found {
         let _ = writeln!(out, "  ? {} (id {})", x.address, x.id);
     }
     out.push_str(

@@ -12,7 +12,7 @@ pub async fn run(g: &Global, args: RefreshArgs) -> Result<ExitCode> {
     let mut s = Session::open(g, "refresh")?;
     let provider = s.provider().await?;
     let before = s.state.clone();
-    let refreshed = s.refresh(&provider).await?;
+    let refreshed = s.refresh(&provider, false).await?;
     let changed = s.state != before;
     if changed {
         ecsctl_state::write(&s.state_path, &mut s.state)?;
