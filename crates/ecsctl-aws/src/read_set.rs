@@ -5,12 +5,12 @@
 //! [`ReadSet`] holds every item of the refresh and makes each shared call at most once, when
 //! the first kind that needs it asks.
 
-use crate::kinds::{ecs_service, iam_role, lb};
+use crate::kinds::{ecs_cluster, ecs_service, iam_role, lb, lb_listener};
 use crate::Clients;
-use aws_sdk_ecs::types::Service;
+use aws_sdk_ecs::types::{Cluster, Service};
 use aws_sdk_iam::types::RoleDetail;
 use ecsctl_graph::Kind;
-use ecsctl_provider::{Orphan, ProviderError, ReadItem};
+use ecsctl_provider::{ErrorClass, Orphan, ProviderError, ReadItem};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use tokio::sync::OnceCell;
@@ -29,6 +29,9 @@ pub struct ReadSet {
     elb_tags: OnceCell<Result<ElbTags, ProviderError>>,
     iam_roles: OnceCell<Result<Option<Vec<RoleDetail>>, ProviderError>>,
     ecs_services: OnceCell<Result<Vec<Service>, ProviderError>>,
+    ecs_clusters: OnceCell<Result<Vec<Cluster>, ProviderError>>,
+    elb_stack_lbs: OnceCell<Result<Vec<String>, ProviderError>>,
+    elb_listeners: OnceCell<Result<Vec<String>, ProviderError>>,
 }
 
 impl ReadSet {
@@ -100,11 +103,51 @@ impl ReadSet {
             .await
     }
 
-    /// The services of the refresh that still exist, with their tags (DescribeServices, ten
-    /// services a call per cluster).
+    /// The services of the refresh that still exist, with their tags; with a stack, every
+    /// service of its clusters too (see [`ecs_service::scan`]).
     pub(crate) async fn ecs_services(&self, aws: &Clients) -> &Result<Vec<Service>, ProviderError> {
         self.ecs_services
-            .get_or_init(|| ecs_service::describe_items(aws, self.items(Kind::EcsService)))
+            .get_or_init(|| ecs_service::scan(aws, self, self.items(Kind::EcsService)))
+            .await
+    }
+
+    /// Every cluster of the account with tags and settings, for a scan with a stack.
+    pub(crate) async fn ecs_clusters(&self, aws: &Clients) -> &Result<Vec<Cluster>, ProviderError> {
+        self.ecs_clusters
+            .get_or_init(|| ecs_cluster::list_all(aws))
+            .await
+    }
+
+    /// The ARNs of the stack's load balancers (by name: one DescribeLoadBalancers listing),
+    /// for orphan discovery of the ELBv2 kinds.
+    pub(crate) async fn elb_stack_load_balancers(
+        &self,
+        aws: &Clients,
+    ) -> &Result<Vec<String>, ProviderError> {
+        self.elb_stack_lbs
+            .get_or_init(|| lb::stack_load_balancers(aws, self.stack().unwrap_or_default()))
+            .await
+    }
+
+    /// The ARNs of every listener of the stack's load balancers (one DescribeListeners per
+    /// load balancer), for orphan discovery of listeners and rules.
+    pub(crate) async fn elb_stack_listeners(
+        &self,
+        aws: &Clients,
+    ) -> &Result<Vec<String>, ProviderError> {
+        self.elb_listeners
+            .get_or_init(|| async {
+                let lbs = self.elb_stack_load_balancers(aws).await.clone()?;
+                let mut arns = Vec::new();
+                for lb in lbs {
+                    match lb_listener::listeners_of(aws, &lb).await {
+                        Ok(found) => arns.extend(found),
+                        Err(e) if e.class == ErrorClass::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(arns)
+            })
             .await
     }
 }

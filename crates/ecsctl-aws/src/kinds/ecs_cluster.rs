@@ -106,6 +106,22 @@ fn live(c: &Cluster) -> Option<Live> {
 }
 
 /// The active clusters among `ids` (names or ARNs), with settings and tags.
+/// Every active cluster of the account, with tags and settings (ListClusters, then
+/// DescribeClusters 100 a call).
+pub(crate) async fn list_all(aws: &Clients) -> Result<Vec<Cluster>, ProviderError> {
+    tracing::debug!("ecs ListClusters");
+    let arns: Vec<String> = aws
+        .ecs
+        .list_clusters()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(error::map)?;
+    describe(aws, &arns).await
+}
+
 async fn describe(aws: &Clients, ids: &[String]) -> Result<Vec<Cluster>, ProviderError> {
     let mut out = Vec::new();
     for batch in ids.chunks(DESCRIBE_BATCH) {
@@ -250,11 +266,23 @@ impl Handler for EcsCluster {
     async fn read(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
-        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
-        let found = describe(aws, &ids).await?;
+        // Looking for orphans lists every cluster (with tags) anyway: read from that
+        // listing, and describe only what it missed.
+        let mut found = match set.stack() {
+            Some(_) => set.ecs_clusters(aws).await.clone()?,
+            None => Vec::new(),
+        };
+        let ids: Vec<String> = items
+            .iter()
+            .filter(|i| !found.iter().any(|c| c.cluster_arn() == Some(i.id.as_str())))
+            .map(|i| i.id.clone())
+            .collect();
+        if !ids.is_empty() {
+            found.extend(describe(aws, &ids).await?);
+        }
         Ok(items
             .iter()
             .map(|item| {
@@ -270,21 +298,11 @@ impl Handler for EcsCluster {
     async fn tagged(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
-        tracing::debug!(stack, "ecs ListClusters");
-        let arns: Vec<String> = aws
-            .ecs
-            .list_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(error::map)?;
         let mut out = Vec::new();
-        for c in describe(aws, &arns).await? {
+        for c in set.ecs_clusters(aws).await.as_ref().map_err(Clone::clone)? {
             let tags = ecs_tag_pairs(c.tags());
             let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
             if let (true, Some(arn)) = (ours, c.cluster_arn()) {

@@ -183,6 +183,57 @@ fn live(s: &Service) -> Option<Live> {
     })
 }
 
+/// What a scan needs of the services: without a stack, `items` (see [`describe_items`]).
+/// With one, every service of the clusters tagged for it (ListServices and DescribeServices
+/// per cluster), which finds the items and the orphans together; items not among them are
+/// then described on their own.
+pub(crate) async fn scan(
+    aws: &Clients,
+    set: &ReadSet,
+    items: &[ReadItem],
+) -> Result<Vec<Service>, ProviderError> {
+    let Some(stack) = set.stack() else {
+        return describe_items(aws, items).await;
+    };
+    let clusters: Vec<String> = set
+        .ecs_clusters(aws)
+        .await
+        .as_ref()
+        .map_err(Clone::clone)?
+        .iter()
+        .filter(|c| {
+            ecs_tag_pairs(c.tags())
+                .iter()
+                .any(|(k, v)| k == "ecsctl:stack" && v == stack)
+        })
+        .filter_map(|c| c.cluster_arn().map(str::to_string))
+        .collect();
+    let mut out: Vec<Service> = Vec::new();
+    for cluster in clusters {
+        tracing::debug!(cluster, "ecs ListServices");
+        let arns: Vec<String> = aws
+            .ecs
+            .list_services()
+            .cluster(&cluster)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(error::map)?;
+        out.extend(describe(aws, &cluster, &arns).await?);
+    }
+    let missing: Vec<ReadItem> = items
+        .iter()
+        .filter(|i| !out.iter().any(|s| s.service_arn() == Some(i.id.as_str())))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        out.extend(describe_items(aws, &missing).await?);
+    }
+    Ok(out)
+}
+
 /// The services among `items` that still exist, with tags: DescribeServices per cluster,
 /// ten services a call.
 pub(crate) async fn describe_items(
@@ -641,38 +692,16 @@ impl Handler for EcsService {
     async fn tagged(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
-        tracing::debug!(stack, "ecs ListClusters");
-        let clusters: Vec<String> = aws
-            .ecs
-            .list_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(error::map)?;
+        // With a stack, the set's services are every service of the stack's clusters.
         let mut out = Vec::new();
-        for cluster in clusters {
-            tracing::debug!(cluster, "ecs ListServices");
-            let arns: Vec<String> = aws
-                .ecs
-                .list_services()
-                .cluster(&cluster)
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(error::map)?;
-            for s in describe(aws, &cluster, &arns).await? {
-                let tags = ecs_tag_pairs(s.tags());
-                let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
-                if let (true, Some(arn)) = (ours, s.service_arn()) {
-                    out.extend(args::orphan(Kind::EcsService, &tags, arn));
-                }
+        for s in set.ecs_services(aws).await.as_ref().map_err(Clone::clone)? {
+            let tags = ecs_tag_pairs(s.tags());
+            let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
+            if let (true, Some(arn)) = (ours, s.service_arn()) {
+                out.extend(args::orphan(Kind::EcsService, &tags, arn));
             }
         }
         Ok(out)

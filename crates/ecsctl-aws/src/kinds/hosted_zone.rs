@@ -459,9 +459,15 @@ impl Handler for HostedZone {
     async fn tagged(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
+        // The zones the refresh reads are not orphans: no tags needed for them.
+        let known: Vec<&str> = set
+            .items(Kind::HostedZone)
+            .iter()
+            .map(|i| bare_id(&i.id))
+            .collect();
         tracing::debug!(stack, "route53 ListHostedZones");
         let zones = aws
             .route53
@@ -476,6 +482,7 @@ impl Handler for HostedZone {
             .iter()
             .filter(|z| z.config().is_some_and(|c| c.private_zone()))
             .map(|z| bare_id(z.id()).to_string())
+            .filter(|id| !known.contains(&id.as_str()))
             .collect();
         let tags = tags_of(aws, &ids).await?;
         Ok(ids

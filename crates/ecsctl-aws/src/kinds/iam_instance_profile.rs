@@ -330,9 +330,19 @@ impl Handler for IamInstanceProfile {
     async fn tagged(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
+        // Tags of profiles holding a role come with the refresh's IAM listing.
+        let with_roles: BTreeMap<String, Vec<(String, String)>> = match set.iam_roles(aws).await {
+            Ok(Some(roles)) => roles
+                .iter()
+                .flat_map(|r| r.instance_profile_list())
+                .filter(|p| !p.tags().is_empty())
+                .map(|p| (p.instance_profile_name().to_string(), tag_pairs(p.tags())))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
         tracing::debug!(stack, "iam ListInstanceProfiles");
         let profiles = aws
             .iam
@@ -347,7 +357,9 @@ impl Handler for IamInstanceProfile {
         let mut out = Vec::new();
         for listed in profiles {
             // ListInstanceProfiles may leave tags out: GetInstanceProfile has them.
-            let tags = if listed.tags().is_empty() {
+            let tags = if let Some(tags) = with_roles.get(listed.instance_profile_name()) {
+                tags.clone()
+            } else if listed.tags().is_empty() {
                 match get(aws, listed.instance_profile_name()).await? {
                     Some(p) => tag_pairs(p.tags()),
                     None => continue,

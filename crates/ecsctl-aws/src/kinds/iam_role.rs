@@ -608,9 +608,20 @@ impl Handler for IamRole {
     async fn tagged(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
+        // The refresh's listing has every role with its tags.
+        if let Some(roles) = set.iam_roles(aws).await.as_ref().map_err(Clone::clone)? {
+            return Ok(roles
+                .iter()
+                .filter_map(|role| {
+                    let tags = tag_pairs(role.tags());
+                    let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
+                    args::orphan(Kind::IamRole, &tags, role.role_name()?).filter(|_| ours)
+                })
+                .collect());
+        }
         tracing::debug!(stack, "iam ListRoles");
         let roles = aws
             .iam

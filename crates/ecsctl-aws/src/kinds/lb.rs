@@ -265,11 +265,11 @@ impl Handler for Lb {
     async fn tagged(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
-        let arns = stack_load_balancers(aws, stack).await?;
-        orphans(aws, Kind::Lb, stack, &arns).await
+        let arns = set.elb_stack_load_balancers(aws).await.clone()?;
+        orphans(aws, set, Kind::Lb, stack, &arns).await
     }
 }
 
@@ -573,13 +573,26 @@ pub(crate) async fn tags_in(
 }
 
 /// The orphans of `kind` among `arns`, by their tags.
+/// Tags come from the refresh's one DescribeTags call where it has them.
 pub(crate) async fn orphans(
     aws: &Clients,
+    set: &ReadSet,
     kind: Kind,
     stack: &str,
     arns: &[String],
 ) -> Result<Vec<Orphan>, ProviderError> {
-    let tags = tags_of(aws, arns).await?;
+    let mut tags = match set.elb_tags(aws).await {
+        Ok(known) => known.clone(),
+        Err(_) => ElbTags::new(),
+    };
+    let rest: Vec<String> = arns
+        .iter()
+        .filter(|a| !tags.contains_key(*a))
+        .cloned()
+        .collect();
+    if !rest.is_empty() {
+        tags.extend(tags_of(aws, &rest).await?);
+    }
     let mut out: Vec<Orphan> = arns
         .iter()
         .filter_map(|arn| orphan(kind, stack, tags.get(arn)?, arn))

@@ -7,7 +7,7 @@
 
 use super::lb::{
     each_on_missing, elb_tags, int32, int_or_str, is_ours, like, orphans, retag,
-    stack_load_balancers, stack_of, tags_in, tags_of, ELB_BATCH,
+    stack_of, tags_in, tags_of, ELB_BATCH,
 };
 use crate::kinds::Handler;
 use crate::read_set::ReadSet;
@@ -181,18 +181,11 @@ impl Handler for LbListener {
     async fn tagged(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
-        let mut arns = Vec::new();
-        for lb in stack_load_balancers(aws, stack).await? {
-            match listeners_of(aws, &lb).await {
-                Ok(found) => arns.extend(found),
-                Err(e) if e.class == ErrorClass::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
-        orphans(aws, Kind::LbListener, stack, &arns).await
+        let arns = set.elb_stack_listeners(aws).await.clone()?;
+        orphans(aws, set, Kind::LbListener, stack, &arns).await
     }
 }
 

@@ -3,10 +3,9 @@
 //! the rule's ARN.
 
 use super::lb::{
-    each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_load_balancers, stack_of,
+    each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_of,
     tags_in, tags_of, ELB_BATCH,
 };
-use super::lb_listener::listeners_of;
 use crate::kinds::Handler;
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
@@ -179,25 +178,18 @@ impl Handler for LbListenerRule {
     async fn tagged(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
         let mut arns = Vec::new();
-        for lb in stack_load_balancers(aws, stack).await? {
-            let listeners = match listeners_of(aws, &lb).await {
-                Ok(l) => l,
-                Err(e) if e.class == ErrorClass::NotFound => continue,
+        for listener in set.elb_stack_listeners(aws).await.clone()? {
+            match rules_of(aws, &listener).await {
+                Ok(found) => arns.extend(found),
+                Err(e) if e.class == ErrorClass::NotFound => {}
                 Err(e) => return Err(e),
-            };
-            for listener in listeners {
-                match rules_of(aws, &listener).await {
-                    Ok(found) => arns.extend(found),
-                    Err(e) if e.class == ErrorClass::NotFound => {}
-                    Err(e) => return Err(e),
-                }
             }
         }
-        orphans(aws, Kind::LbListenerRule, stack, &arns).await
+        orphans(aws, set, Kind::LbListenerRule, stack, &arns).await
     }
 }
 

@@ -278,7 +278,7 @@ impl Handler for LbTargetGroup {
     async fn tagged(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
         tracing::debug!(stack, "elbv2 DescribeTargetGroups (all)");
@@ -297,7 +297,7 @@ impl Handler for LbTargetGroup {
                 }
             }
         }
-        orphans(aws, Kind::LbTargetGroup, stack, &arns).await
+        orphans(aws, set, Kind::LbTargetGroup, stack, &arns).await
     }
 }
 

@@ -9,7 +9,7 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup as AwsLogGroup;
 use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -298,7 +298,7 @@ impl Handler for LogGroup {
     async fn read(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         let names: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
@@ -306,17 +306,47 @@ impl Handler for LogGroup {
         // One listing under the common prefix; without one, one listing per name rather
         // than every group of the account.
         let mut found: HashMap<String, AwsLogGroup> = HashMap::new();
-        let listings = if prefix.trim_matches('/').is_empty() {
+        let mut listings: Vec<String> = if names.is_empty() {
+            Vec::new()
+        } else if prefix.trim_matches('/').is_empty() {
             names.iter().map(|n| n.to_string()).collect()
         } else {
             vec![prefix]
         };
+        // Looking for orphans lists the stack's namespace, `/ecsctl/<stack>/`, which holds
+        // the groups ecsctl names: one listing serves both when the items are all there.
+        let namespace = set.stack().map(|s| format!("/ecsctl/{s}/"));
+        if let Some(ns) = &namespace {
+            if names.iter().all(|n| n.starts_with(ns.as_str())) {
+                listings = vec![ns.clone()];
+            } else {
+                listings.push(ns.clone());
+            }
+        }
         for p in listings {
             for g in list(aws, &p).await? {
                 if let Some(n) = g.log_group_name() {
                     found.insert(n.to_string(), g.clone());
                 }
             }
+        }
+        if let (Some(stack), Some(ns)) = (set.stack(), &namespace) {
+            let mut orphans = Vec::new();
+            for (name, g) in &found {
+                if !name.starts_with(ns.as_str()) || names.contains(&name.as_str()) {
+                    continue;
+                }
+                // Not in the state: its tags say whose it is.
+                let Some(arn) = arn_of(g) else { continue };
+                let Some(tags) = tags_of(aws, &arn).await? else {
+                    continue;
+                };
+                let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
+                if let Some(o) = args::orphan(Kind::LogGroup, &tags, name).filter(|_| ours) {
+                    orphans.push(o);
+                }
+            }
+            set.found_tagged(Kind::LogGroup, orphans);
         }
         let mut out = BTreeMap::new();
         for item in items {
@@ -352,26 +382,8 @@ impl Handler for LogGroup {
         Ok(out)
     }
 
-    async fn tagged(
-        &self,
-        aws: &Clients,
-        _set: &ReadSet,
-        stack: &str,
-    ) -> Result<Vec<Orphan>, ProviderError> {
-        let mut out = Vec::new();
-        for g in list(aws, &format!("/ecsctl/{stack}/")).await? {
-            let (Some(name), Some(arn)) = (g.log_group_name(), arn_of(&g)) else {
-                continue;
-            };
-            let Some(tags) = tags_of(aws, &arn).await? else {
-                continue;
-            };
-            let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
-            if let Some(o) = args::orphan(Kind::LogGroup, &tags, name).filter(|_| ours) {
-                out.push(o);
-            }
-        }
-        Ok(out)
+    fn finds_tagged_in_read(&self) -> bool {
+        true
     }
 }
 

@@ -15,7 +15,7 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, KeyValuePair, LogConfiguration, LogDriver, NetworkMode,
-    PortMapping, SortOrder, Tag, TaskDefinition as AwsTaskDefinition, TaskDefinitionFamilyStatus,
+    PortMapping, SortOrder, Tag, TaskDefinition as AwsTaskDefinition,
     TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 use ecsctl_graph::{Address, Kind};
@@ -288,6 +288,12 @@ fn is_gone(e: &ProviderError) -> bool {
             .any(|p| e.message.to_ascii_lowercase().contains(p)))
 }
 
+/// The family of a revision's ARN (`…:task-definition/<family>:<revision>`).
+fn family_of(arn: &str) -> Option<&str> {
+    let name = arn.rsplit_once("task-definition/")?.1;
+    Some(name.rsplit_once(':').map_or(name, |(f, _)| f))
+}
+
 /// The revision `arn` with its tags, or None when it is gone or deregistered.
 async fn describe(
     aws: &Clients,
@@ -533,16 +539,23 @@ impl Handler for TaskDefinition {
     async fn tagged(
         &self,
         aws: &Clients,
-        _set: &ReadSet,
+        set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
-        // Families are named `<stack>-<service>`.
-        tracing::debug!(stack, "ecs ListTaskDefinitionFamilies");
-        let families: Vec<String> = aws
+        // Families are named `<stack>-<service>`. One listing of the account's active
+        // revisions (100 a page) finds the stack's; only those the refresh does not already
+        // know are described for their tags (normally none).
+        let prefix = format!("{stack}-");
+        let known: HashSet<&str> = set
+            .items(Kind::TaskDefinition)
+            .iter()
+            .map(|i| i.id.as_str())
+            .collect();
+        tracing::debug!(stack, "ecs ListTaskDefinitions (active)");
+        let arns: Vec<String> = aws
             .ecs
-            .list_task_definition_families()
-            .family_prefix(format!("{stack}-"))
-            .status(TaskDefinitionFamilyStatus::Active)
+            .list_task_definitions()
+            .status(TaskDefinitionStatus::Active)
             .into_paginator()
             .items()
             .send()
@@ -550,16 +563,18 @@ impl Handler for TaskDefinition {
             .await
             .map_err(error::map)?;
         let mut out = Vec::new();
-        for family in families {
-            for arn in list(aws, &family).await? {
-                let Some((_, tags)) = describe(aws, &arn).await? else {
-                    continue;
-                };
-                let pairs = ecs_tag_pairs(&tags);
-                let ours = pairs.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
-                if ours {
-                    out.extend(args::orphan(Kind::TaskDefinition, &pairs, &arn));
-                }
+        for arn in arns {
+            let ours_by_name = family_of(&arn).is_some_and(|f| f.starts_with(&prefix));
+            if !ours_by_name || known.contains(arn.as_str()) {
+                continue;
+            }
+            let Some((_, tags)) = describe(aws, &arn).await? else {
+                continue;
+            };
+            let pairs = ecs_tag_pairs(&tags);
+            let ours = pairs.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
+            if ours {
+                out.extend(args::orphan(Kind::TaskDefinition, &pairs, &arn));
             }
         }
         Ok(out)
