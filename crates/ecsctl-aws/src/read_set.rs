@@ -5,9 +5,10 @@
 //! [`ReadSet`] holds every item of the refresh and makes each shared call at most once, when
 //! the first kind that needs it asks.
 
-use crate::kinds::{ecs_cluster, ecs_service, iam_role, lb, lb_listener};
+use crate::kinds::{ecs_cluster, ecs_service, iam_role, lb, lb_listener, lb_target_group};
 use crate::Clients;
 use aws_sdk_ecs::types::{Cluster, Service};
+use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancer, TargetGroup};
 use aws_sdk_iam::types::RoleDetail;
 use ecsctl_graph::Kind;
 use ecsctl_provider::{ErrorClass, Orphan, ProviderError, ReadItem};
@@ -30,8 +31,9 @@ pub struct ReadSet {
     iam_roles: OnceCell<Result<Option<Vec<RoleDetail>>, ProviderError>>,
     ecs_services: OnceCell<Result<Vec<Service>, ProviderError>>,
     ecs_clusters: OnceCell<Result<Vec<Cluster>, ProviderError>>,
-    elb_stack_lbs: OnceCell<Result<Vec<String>, ProviderError>>,
-    elb_listeners: OnceCell<Result<Vec<String>, ProviderError>>,
+    elb_lbs: OnceCell<Result<Vec<LoadBalancer>, ProviderError>>,
+    elb_tgs: OnceCell<Result<Vec<TargetGroup>, ProviderError>>,
+    elb_listeners: OnceCell<Result<Vec<Listener>, ProviderError>>,
 }
 
 impl ReadSet {
@@ -118,35 +120,63 @@ impl ReadSet {
             .await
     }
 
-    /// The ARNs of the stack's load balancers (by name: one DescribeLoadBalancers listing),
-    /// for orphan discovery of the ELBv2 kinds.
-    pub(crate) async fn elb_stack_load_balancers(
+    /// Every load balancer of the account (one listing), for a scan with a stack: the
+    /// load balancer reader and orphan discovery share it.
+    pub(crate) async fn elb_load_balancers(
         &self,
         aws: &Clients,
-    ) -> &Result<Vec<String>, ProviderError> {
-        self.elb_stack_lbs
-            .get_or_init(|| lb::stack_load_balancers(aws, self.stack().unwrap_or_default()))
+    ) -> &Result<Vec<LoadBalancer>, ProviderError> {
+        self.elb_lbs.get_or_init(|| lb::list_all(aws)).await
+    }
+
+    /// Every target group of the account (one listing), for a scan with a stack.
+    pub(crate) async fn elb_target_groups(
+        &self,
+        aws: &Clients,
+    ) -> &Result<Vec<TargetGroup>, ProviderError> {
+        self.elb_tgs
+            .get_or_init(|| lb_target_group::list_all(aws))
             .await
     }
 
-    /// The ARNs of every listener of the stack's load balancers (one DescribeListeners per
-    /// load balancer), for orphan discovery of listeners and rules.
+    /// The ARNs of the stack's load balancers (named after the stack).
+    pub(crate) async fn elb_stack_load_balancers(
+        &self,
+        aws: &Clients,
+    ) -> Result<Vec<String>, ProviderError> {
+        let stack = self.stack().unwrap_or_default();
+        Ok(self
+            .elb_load_balancers(aws)
+            .await
+            .as_ref()
+            .map_err(Clone::clone)?
+            .iter()
+            .filter(|lb| {
+                lb.load_balancer_name()
+                    .is_some_and(|n| n.starts_with(stack))
+            })
+            .filter_map(|lb| lb.load_balancer_arn().map(str::to_string))
+            .collect())
+    }
+
+    /// Every listener of the stack's load balancers (one DescribeListeners per load
+    /// balancer), for a scan with a stack: the listener reader and orphan discovery of
+    /// listeners and rules share it.
     pub(crate) async fn elb_stack_listeners(
         &self,
         aws: &Clients,
-    ) -> &Result<Vec<String>, ProviderError> {
+    ) -> &Result<Vec<Listener>, ProviderError> {
         self.elb_listeners
             .get_or_init(|| async {
-                let lbs = self.elb_stack_load_balancers(aws).await.clone()?;
-                let mut arns = Vec::new();
-                for lb in lbs {
+                let mut out = Vec::new();
+                for lb in self.elb_stack_load_balancers(aws).await? {
                     match lb_listener::listeners_of(aws, &lb).await {
-                        Ok(found) => arns.extend(found),
+                        Ok(found) => out.extend(found),
                         Err(e) if e.class == ErrorClass::NotFound => {}
                         Err(e) => return Err(e),
                     }
                 }
-                Ok(arns)
+                Ok(out)
             })
             .await
     }

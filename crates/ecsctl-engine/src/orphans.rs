@@ -26,8 +26,7 @@ pub struct OrphanSearch {
 pub async fn find_orphans(state: &State, provider: Arc<dyn Provider>, stack: &str) -> OrphanSearch {
     let stack_name = stack.to_string();
     let scanned =
-        tokio::spawn(async move { provider.scan(BTreeMap::new(), Some(&stack_name)).await })
-            .await;
+        tokio::spawn(async move { provider.scan(BTreeMap::new(), Some(&stack_name)).await }).await;
     match scanned {
         Ok(scan) => sort_out(state, scan.tagged),
         Err(e) => OrphanSearch {

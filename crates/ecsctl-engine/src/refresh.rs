@@ -1,10 +1,10 @@
 //! Reading back every resource in a state: one batched `Provider::read` per kind, all
 //! kinds at once.
 
+use crate::orphans::{self, OrphanSearch};
 use ecsctl_graph::{Address, Kind};
 use ecsctl_plan::drift::Observed;
 use ecsctl_provider::{ErrorClass, Live, Provider, ProviderError, ReadItem};
-use crate::orphans::{self, OrphanSearch};
 use ecsctl_state::State;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -84,10 +84,7 @@ async fn scan(
             stack.map(|_| orphans::sort_out(state, scan.tagged)),
         ),
         Err(e) => {
-            let live = wanted
-                .keys()
-                .map(|k| (*k, Err(orphans::bug(&e))))
-                .collect();
+            let live = wanted.keys().map(|k| (*k, Err(orphans::bug(&e)))).collect();
             let orphans = stack.map(|_| OrphanSearch {
                 failed: vec![(Kind::Vpc, orphans::bug(&e))],
                 ..Default::default()

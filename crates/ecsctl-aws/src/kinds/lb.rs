@@ -212,7 +212,22 @@ impl Handler for Lb {
         let mut out = BTreeMap::new();
         for chunk in items.chunks(ELB_BATCH) {
             let ids: Vec<String> = chunk.iter().map(|i| i.id.clone()).collect();
-            let found = each_on_missing(&ids, |ids| describe(aws, ids)).await?;
+            let listing = match set.stack() {
+                Some(_) => Some(
+                    set.elb_load_balancers(aws)
+                        .await
+                        .as_ref()
+                        .map_err(Clone::clone)?,
+                ),
+                None => None,
+            };
+            let found = listed_or_described(
+                listing.map(Vec::as_slice),
+                &ids,
+                LoadBalancer::load_balancer_arn,
+                |ids| describe(aws, ids),
+            )
+            .await?;
             let by_arn: HashMap<&str, &LoadBalancer> = found
                 .iter()
                 .filter_map(|lb| lb.load_balancer_arn().map(|a| (a, lb)))
@@ -268,7 +283,7 @@ impl Handler for Lb {
         set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
-        let arns = set.elb_stack_load_balancers(aws).await.clone()?;
+        let arns = set.elb_stack_load_balancers(aws).await?;
         orphans(aws, set, Kind::Lb, stack, &arns).await
     }
 }
@@ -404,27 +419,6 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 
 /// The ARNs of the load balancers whose name starts with the stack's name (the expansion
 /// names the ALB after the stack).
-pub(crate) async fn stack_load_balancers(
-    aws: &Clients,
-    stack: &str,
-) -> Result<Vec<String>, ProviderError> {
-    tracing::debug!(stack, "elbv2 DescribeLoadBalancers (all)");
-    let mut pages = aws.elbv2.describe_load_balancers().into_paginator().send();
-    let mut arns = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(error::map)?;
-        for lb in page.load_balancers() {
-            if lb
-                .load_balancer_name()
-                .is_some_and(|n| n.starts_with(stack))
-            {
-                arns.extend(lb.load_balancer_arn().map(str::to_string));
-            }
-        }
-    }
-    Ok(arns)
-}
-
 /// The `tags` argument as ELBv2 tags.
 pub(crate) fn elb_tags(args: &Attrs) -> Vec<Tag> {
     args::tags(args)
@@ -598,6 +592,49 @@ pub(crate) async fn orphans(
         .filter_map(|arn| orphan(kind, stack, tags.get(arn)?, arn))
         .collect();
     out.sort_by(|a, b| (&a.address, &a.id).cmp(&(&b.address, &b.id)));
+    Ok(out)
+}
+
+/// `ids` from a listing the scan made anyway (orphan discovery), when there is one; what it
+/// does not hold is described by ARN.
+pub(crate) async fn listed_or_described<T, F, Fut>(
+    listing: Option<&[T]>,
+    ids: &[String],
+    arn_of: fn(&T) -> Option<&str>,
+    describe: F,
+) -> Result<Vec<T>, ProviderError>
+where
+    T: Clone,
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    let Some(listing) = listing else {
+        return each_on_missing(ids, describe).await;
+    };
+    let mut found: Vec<T> = listing
+        .iter()
+        .filter(|t| arn_of(t).is_some_and(|a| ids.iter().any(|i| i == a)))
+        .cloned()
+        .collect();
+    let missing: Vec<String> = ids
+        .iter()
+        .filter(|i| !found.iter().any(|t| arn_of(t) == Some(i.as_str())))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        found.extend(each_on_missing(&missing, describe).await?);
+    }
+    Ok(found)
+}
+
+/// Every load balancer of the account (DescribeLoadBalancers, 400 a page).
+pub(crate) async fn list_all(aws: &Clients) -> Result<Vec<LoadBalancer>, ProviderError> {
+    tracing::debug!("elbv2 DescribeLoadBalancers (all)");
+    let mut pages = aws.elbv2.describe_load_balancers().into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        out.extend(page.map_err(error::map)?.load_balancers().iter().cloned());
+    }
     Ok(out)
 }
 

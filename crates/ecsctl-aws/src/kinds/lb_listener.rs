@@ -6,8 +6,8 @@
 //! a number or a string such as `"#{port}"`, read back in the same JSON type).
 
 use super::lb::{
-    each_on_missing, elb_tags, int32, int_or_str, is_ours, like, orphans, retag,
-    stack_of, tags_in, tags_of, ELB_BATCH,
+    elb_tags, int32, int_or_str, is_ours, like, listed_or_described, orphans, retag, stack_of,
+    tags_in, tags_of, ELB_BATCH,
 };
 use crate::kinds::Handler;
 use crate::read_set::ReadSet;
@@ -83,8 +83,11 @@ impl Handler for LbListener {
             return Ok(None);
         };
         let lb = args::str(args, "load_balancer_arn")?;
-        let arns = match listeners_of(aws, lb).await {
-            Ok(arns) => arns,
+        let arns: Vec<String> = match listeners_of(aws, lb).await {
+            Ok(found) => found
+                .iter()
+                .filter_map(|l| l.listener_arn().map(str::to_string))
+                .collect(),
             Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
@@ -160,7 +163,22 @@ impl Handler for LbListener {
         let mut out = BTreeMap::new();
         for chunk in items.chunks(ELB_BATCH) {
             let ids: Vec<String> = chunk.iter().map(|i| i.id.clone()).collect();
-            let found = each_on_missing(&ids, |ids| describe(aws, ids)).await?;
+            let listing = match set.stack() {
+                Some(_) => Some(
+                    set.elb_stack_listeners(aws)
+                        .await
+                        .as_ref()
+                        .map_err(Clone::clone)?,
+                ),
+                None => None,
+            };
+            let found = listed_or_described(
+                listing.map(Vec::as_slice),
+                &ids,
+                Listener::listener_arn,
+                |ids| describe(aws, ids),
+            )
+            .await?;
             let by_arn: HashMap<&str, &Listener> = found
                 .iter()
                 .filter_map(|l| l.listener_arn().map(|a| (a, l)))
@@ -184,7 +202,14 @@ impl Handler for LbListener {
         set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
-        let arns = set.elb_stack_listeners(aws).await.clone()?;
+        let arns: Vec<String> = set
+            .elb_stack_listeners(aws)
+            .await
+            .as_ref()
+            .map_err(Clone::clone)?
+            .iter()
+            .filter_map(|l| l.listener_arn().map(str::to_string))
+            .collect();
         orphans(aws, set, Kind::LbListener, stack, &arns).await
     }
 }
@@ -308,7 +333,7 @@ async fn describe(aws: &Clients, arns: Vec<String>) -> Result<Vec<Listener>, Pro
 }
 
 /// The ARNs of a load balancer's listeners.
-pub(crate) async fn listeners_of(aws: &Clients, lb: &str) -> Result<Vec<String>, ProviderError> {
+pub(crate) async fn listeners_of(aws: &Clients, lb: &str) -> Result<Vec<Listener>, ProviderError> {
     tracing::debug!(lb, "elbv2 DescribeListeners by load balancer");
     let mut pages = aws
         .elbv2
@@ -316,14 +341,9 @@ pub(crate) async fn listeners_of(aws: &Clients, lb: &str) -> Result<Vec<String>,
         .load_balancer_arn(lb)
         .into_paginator()
         .send();
-    let mut arns = Vec::new();
+    let mut out = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(error::map)?;
-        arns.extend(
-            page.listeners()
-                .iter()
-                .filter_map(|l| l.listener_arn().map(str::to_string)),
-        );
+        out.extend(page.map_err(error::map)?.listeners().iter().cloned());
     }
-    Ok(arns)
+    Ok(out)
 }

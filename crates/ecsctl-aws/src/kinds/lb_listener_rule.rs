@@ -3,8 +3,8 @@
 //! the rule's ARN.
 
 use super::lb::{
-    each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_of,
-    tags_in, tags_of, ELB_BATCH,
+    each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_of, tags_in, tags_of,
+    ELB_BATCH,
 };
 use crate::kinds::Handler;
 use crate::read_set::ReadSet;
@@ -182,8 +182,13 @@ impl Handler for LbListenerRule {
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
         let mut arns = Vec::new();
-        for listener in set.elb_stack_listeners(aws).await.clone()? {
-            match rules_of(aws, &listener).await {
+        let listeners = set
+            .elb_stack_listeners(aws)
+            .await
+            .as_ref()
+            .map_err(Clone::clone)?;
+        for listener in listeners.iter().filter_map(|l| l.listener_arn()) {
+            match rules_of(aws, listener).await {
                 Ok(found) => arns.extend(found),
                 Err(e) if e.class == ErrorClass::NotFound => {}
                 Err(e) => return Err(e),

@@ -2,7 +2,7 @@
 //! attribute). The id is the target group's ARN.
 
 use super::lb::{
-    each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_of, tags_in, tags_of,
+    elb_tags, int32, is_ours, listed_or_described, orphans, retag, stack_of, tags_in, tags_of,
     ELB_BATCH,
 };
 use crate::kinds::Handler;
@@ -234,7 +234,22 @@ impl Handler for LbTargetGroup {
         let mut out = BTreeMap::new();
         for chunk in items.chunks(ELB_BATCH) {
             let ids: Vec<String> = chunk.iter().map(|i| i.id.clone()).collect();
-            let found = each_on_missing(&ids, |ids| describe(aws, ids)).await?;
+            let listing = match set.stack() {
+                Some(_) => Some(
+                    set.elb_target_groups(aws)
+                        .await
+                        .as_ref()
+                        .map_err(Clone::clone)?,
+                ),
+                None => None,
+            };
+            let found = listed_or_described(
+                listing.map(Vec::as_slice),
+                &ids,
+                TargetGroup::target_group_arn,
+                |ids| describe(aws, ids),
+            )
+            .await?;
             let by_arn: HashMap<&str, &TargetGroup> = found
                 .iter()
                 .filter_map(|tg| tg.target_group_arn().map(|a| (a, tg)))
@@ -281,22 +296,20 @@ impl Handler for LbTargetGroup {
         set: &ReadSet,
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
-        tracing::debug!(stack, "elbv2 DescribeTargetGroups (all)");
-        let mut pages = aws.elbv2.describe_target_groups().into_paginator().send();
-        let mut arns = Vec::new();
+        // Target groups are named `<stack>-<service>`.
         let prefix = format!("{stack}-");
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(error::map)?;
-            for tg in page.target_groups() {
-                // Target groups are named `<stack>-<service>`.
-                if tg
-                    .target_group_name()
+        let arns: Vec<String> = set
+            .elb_target_groups(aws)
+            .await
+            .as_ref()
+            .map_err(Clone::clone)?
+            .iter()
+            .filter(|tg| {
+                tg.target_group_name()
                     .is_some_and(|n| n.starts_with(&prefix))
-                {
-                    arns.extend(tg.target_group_arn().map(str::to_string));
-                }
-            }
-        }
+            })
+            .filter_map(|tg| tg.target_group_arn().map(str::to_string))
+            .collect();
         orphans(aws, set, Kind::LbTargetGroup, stack, &arns).await
     }
 }
@@ -332,6 +345,17 @@ fn outputs(arn: &str) -> Attrs {
     o.insert("id".into(), json!(arn));
     o.insert("arn".into(), json!(arn));
     o
+}
+
+/// Every target group of the account (DescribeTargetGroups, 400 a page).
+pub(crate) async fn list_all(aws: &Clients) -> Result<Vec<TargetGroup>, ProviderError> {
+    tracing::debug!("elbv2 DescribeTargetGroups (all)");
+    let mut pages = aws.elbv2.describe_target_groups().into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        out.extend(page.map_err(error::map)?.target_groups().iter().cloned());
+    }
+    Ok(out)
 }
 
 async fn describe(aws: &Clients, arns: Vec<String>) -> Result<Vec<TargetGroup>, ProviderError> {

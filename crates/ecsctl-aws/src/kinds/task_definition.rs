@@ -15,8 +15,8 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, KeyValuePair, LogConfiguration, LogDriver, NetworkMode,
-    PortMapping, SortOrder, Tag, TaskDefinition as AwsTaskDefinition,
-    TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
+    PortMapping, SortOrder, Tag, TaskDefinition as AwsTaskDefinition, TaskDefinitionField,
+    TaskDefinitionStatus, TransportProtocol,
 };
 use ecsctl_graph::{Address, Kind};
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};

@@ -4,10 +4,10 @@
 
 use crate::cli::{Global, PlanArgs};
 use crate::session::{Planned, Session};
-use ecsctl_provider::Orphan;
 use crate::ui;
 use anyhow::Result;
 use ecsctl_aws::CallStats;
+use ecsctl_provider::Orphan;
 use serde_json::json;
 use std::fmt::Write;
 use std::process::ExitCode;
