@@ -111,3 +111,64 @@ async fn scan(
     }
     (out, orphans)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{MemoryProvider, Method, Target};
+    use ecsctl_graph::Address;
+    use ecsctl_state::ResourceState;
+    use serde_json::json;
+
+    fn a(s: &str) -> Address {
+        s.parse().unwrap()
+    }
+
+    fn tagged(address: &str) -> ecsctl_state::Attrs {
+        let j = json!({"tags": {"ecsctl:stack": "hello", "ecsctl:address": address}});
+        j.as_object().cloned().unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_scan_reads_the_state_and_finds_the_orphans() {
+        let p = Arc::new(MemoryProvider::new());
+        let vpc = p.insert(&a("vpc.main"), tagged("vpc.main"));
+        let left = p.insert(&a("subnet.private[0]"), tagged("subnet.private[0]"));
+        let mut state = State::new("hello");
+        state.resources.insert(
+            a("vpc.main"),
+            ResourceState {
+                id: vpc.id.clone(),
+                args: tagged("vpc.main"),
+                outputs: Default::default(),
+                deps: vec![],
+            },
+        );
+        state.resources.insert(
+            a("subnet.public[0]"),
+            ResourceState {
+                id: "subnet-gone".into(),
+                args: Default::default(),
+                outputs: Default::default(),
+                deps: vec![],
+            },
+        );
+        let (refreshed, orphans) = refresh_and_find_orphans(&state, p.clone(), "hello").await;
+        assert!(refreshed.failed.is_empty(), "{:?}", refreshed.failed);
+        assert!(refreshed.live[&a("vpc.main")].is_some());
+        assert!(refreshed.live[&a("subnet.public[0]")].is_none());
+        assert!(orphans.failed.is_empty(), "{:?}", orphans.failed);
+        assert_eq!(
+            orphans.orphans,
+            vec![ecsctl_provider::Orphan {
+                address: a("subnet.private[0]"),
+                id: left.id
+            }]
+        );
+        // A plain refresh lists nothing.
+        let before = p.call_count(Method::Tagged, &Target::Any);
+        let refreshed = refresh(&state, p.clone()).await;
+        assert_eq!(refreshed.live.len(), 2);
+        assert_eq!(p.call_count(Method::Tagged, &Target::Any), before);
+    }
+}
