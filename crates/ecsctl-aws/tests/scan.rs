@@ -112,7 +112,11 @@ async fn one_listing_reads_the_state_and_finds_the_orphans() {
         .ec2
         .delete_tags()
         .resources(&main.id)
-        .tags(aws_sdk_ec2::types::Tag::builder().key("ecsctl:stack").build())
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("ecsctl:stack")
+                .build(),
+        )
         .send()
         .await
         .expect("untag");
