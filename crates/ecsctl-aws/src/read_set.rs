@@ -13,6 +13,7 @@ use aws_sdk_iam::types::RoleDetail;
 use ecsctl_graph::Kind;
 use ecsctl_provider::{ErrorClass, Orphan, ProviderError, ReadItem};
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::Mutex;
 use tokio::sync::OnceCell;
 
@@ -113,29 +114,30 @@ impl ReadSet {
             .await
     }
 
-    /// Every cluster of the account with tags and settings, for a scan with a stack.
-    pub(crate) async fn ecs_clusters(&self, aws: &Clients) -> &Result<Vec<Cluster>, ProviderError> {
-        self.ecs_clusters
-            .get_or_init(|| ecs_cluster::list_all(aws))
+    /// Every cluster of the account with tags and settings; `None` unless the scan looks
+    /// for a stack's resources (the listing is made for orphan discovery, readers reuse it).
+    pub(crate) async fn ecs_clusters(
+        &self,
+        aws: &Clients,
+    ) -> Result<Option<&[Cluster]>, ProviderError> {
+        self.scanned(&self.ecs_clusters, || ecs_cluster::list_all(aws))
             .await
     }
 
-    /// Every load balancer of the account (one listing), for a scan with a stack: the
-    /// load balancer reader and orphan discovery share it.
+    /// Every load balancer of the account (one listing); `None` without a stack.
     pub(crate) async fn elb_load_balancers(
         &self,
         aws: &Clients,
-    ) -> &Result<Vec<LoadBalancer>, ProviderError> {
-        self.elb_lbs.get_or_init(|| lb::list_all(aws)).await
+    ) -> Result<Option<&[LoadBalancer]>, ProviderError> {
+        self.scanned(&self.elb_lbs, || lb::list_all(aws)).await
     }
 
-    /// Every target group of the account (one listing), for a scan with a stack.
+    /// Every target group of the account (one listing); `None` without a stack.
     pub(crate) async fn elb_target_groups(
         &self,
         aws: &Clients,
-    ) -> &Result<Vec<TargetGroup>, ProviderError> {
-        self.elb_tgs
-            .get_or_init(|| lb_target_group::list_all(aws))
+    ) -> Result<Option<&[TargetGroup]>, ProviderError> {
+        self.scanned(&self.elb_tgs, || lb_target_group::list_all(aws))
             .await
     }
 
@@ -147,9 +149,8 @@ impl ReadSet {
         let stack = self.stack().unwrap_or_default();
         Ok(self
             .elb_load_balancers(aws)
-            .await
-            .as_ref()
-            .map_err(Clone::clone)?
+            .await?
+            .unwrap_or_default()
             .iter()
             .filter(|lb| {
                 lb.load_balancer_name()
@@ -160,24 +161,41 @@ impl ReadSet {
     }
 
     /// Every listener of the stack's load balancers (one DescribeListeners per load
-    /// balancer), for a scan with a stack: the listener reader and orphan discovery of
-    /// listeners and rules share it.
+    /// balancer); `None` without a stack.
     pub(crate) async fn elb_stack_listeners(
         &self,
         aws: &Clients,
-    ) -> &Result<Vec<Listener>, ProviderError> {
-        self.elb_listeners
-            .get_or_init(|| async {
-                let mut out = Vec::new();
-                for lb in self.elb_stack_load_balancers(aws).await? {
-                    match lb_listener::listeners_of(aws, &lb).await {
-                        Ok(found) => out.extend(found),
-                        Err(e) if e.class == ErrorClass::NotFound => {}
-                        Err(e) => return Err(e),
-                    }
+    ) -> Result<Option<&[Listener]>, ProviderError> {
+        self.scanned(&self.elb_listeners, || async {
+            let mut out = Vec::new();
+            for lb in self.elb_stack_load_balancers(aws).await? {
+                match lb_listener::listeners_of(aws, &lb).await {
+                    Ok(found) => out.extend(found),
+                    Err(e) if e.class == ErrorClass::NotFound => {}
+                    Err(e) => return Err(e),
                 }
-                Ok(out)
-            })
-            .await
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// A listing made once per scan with a stack, `None` without one.
+    async fn scanned<'a, T, F, Fut>(
+        &'a self,
+        cell: &'a OnceCell<Result<Vec<T>, ProviderError>>,
+        list: F,
+    ) -> Result<Option<&'a [T]>, ProviderError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<T>, ProviderError>>,
+    {
+        if self.stack.is_none() {
+            return Ok(None);
+        }
+        match cell.get_or_init(list).await {
+            Ok(found) => Ok(Some(found)),
+            Err(e) => Err(e.clone()),
+        }
     }
 }

@@ -73,7 +73,10 @@ async fn scan(
         calls: by_kind.len(),
         ..Default::default()
     };
-    let wanted = by_kind.clone();
+    let wanted: Vec<(Kind, Vec<Address>)> = by_kind
+        .iter()
+        .map(|(k, items)| (*k, items.iter().map(|i| i.address.clone()).collect()))
+        .collect();
     let stack_name = stack.map(str::to_string);
     // In a task of its own, so a bug in a provider fails the refresh, not the process.
     let scanned =
@@ -84,7 +87,10 @@ async fn scan(
             stack.map(|_| orphans::sort_out(state, scan.tagged)),
         ),
         Err(e) => {
-            let live = wanted.keys().map(|k| (*k, Err(orphans::bug(&e)))).collect();
+            let live = wanted
+                .iter()
+                .map(|(k, _)| (*k, Err(orphans::bug(&e))))
+                .collect();
             let orphans = stack.map(|_| OrphanSearch {
                 failed: vec![(Kind::Vpc, orphans::bug(&e))],
                 ..Default::default()
@@ -92,7 +98,7 @@ async fn scan(
             (live, orphans)
         }
     };
-    for (kind, items) in wanted {
+    for (kind, addresses) in wanted {
         let read = found.remove(&kind).unwrap_or_else(|| {
             Err(ProviderError::new(
                 ErrorClass::Other,
@@ -101,9 +107,9 @@ async fn scan(
         });
         match read {
             Ok(mut found) => {
-                for item in items {
-                    let live = found.remove(&item.address).flatten();
-                    out.live.insert(item.address, live);
+                for address in addresses {
+                    let live = found.remove(&address).flatten();
+                    out.live.insert(address, live);
                 }
             }
             Err(e) => out.failed.push((kind, e)),

@@ -106,6 +106,13 @@ fn live(c: &Cluster) -> Option<Live> {
 }
 
 /// The active clusters among `ids` (names or ARNs), with settings and tags.
+/// Whether `c` is tagged `ecsctl:stack = stack`.
+pub(crate) fn is_stacks(c: &Cluster, stack: &str) -> bool {
+    ecs_tag_pairs(c.tags())
+        .iter()
+        .any(|(k, v)| k == "ecsctl:stack" && v == stack)
+}
+
 /// Every active cluster of the account, with tags and settings (ListClusters, then
 /// DescribeClusters 100 a call).
 pub(crate) async fn list_all(aws: &Clients) -> Result<Vec<Cluster>, ProviderError> {
@@ -271,10 +278,7 @@ impl Handler for EcsCluster {
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
         // Looking for orphans lists every cluster (with tags) anyway: read from that
         // listing, and describe only what it missed.
-        let mut found = match set.stack() {
-            Some(_) => set.ecs_clusters(aws).await.clone()?,
-            None => Vec::new(),
-        };
+        let mut found = set.ecs_clusters(aws).await?.unwrap_or_default().to_vec();
         let ids: Vec<String> = items
             .iter()
             .filter(|i| !found.iter().any(|c| c.cluster_arn() == Some(i.id.as_str())))
@@ -302,10 +306,9 @@ impl Handler for EcsCluster {
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
         let mut out = Vec::new();
-        for c in set.ecs_clusters(aws).await.as_ref().map_err(Clone::clone)? {
+        for c in set.ecs_clusters(aws).await?.unwrap_or_default() {
             let tags = ecs_tag_pairs(c.tags());
-            let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
-            if let (true, Some(arn)) = (ours, c.cluster_arn()) {
+            if let (true, Some(arn)) = (is_stacks(c, stack), c.cluster_arn()) {
                 out.extend(args::orphan(Kind::EcsCluster, &tags, arn));
             }
         }

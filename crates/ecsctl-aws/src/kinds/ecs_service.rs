@@ -10,7 +10,7 @@
 //! configuration, grace period or placement on CreateService reads back `null` / `[]`
 //! there.
 
-use super::ecs_cluster::{ecs_tag_pairs, ecs_tags, retag};
+use super::ecs_cluster::{ecs_tag_pairs, ecs_tags, is_stacks, retag};
 use super::iam_propagation::retry_iam_propagation;
 use crate::kinds::Handler;
 use crate::read_set::ReadSet;
@@ -197,15 +197,10 @@ pub(crate) async fn scan(
     };
     let clusters: Vec<String> = set
         .ecs_clusters(aws)
-        .await
-        .as_ref()
-        .map_err(Clone::clone)?
+        .await?
+        .unwrap_or_default()
         .iter()
-        .filter(|c| {
-            ecs_tag_pairs(c.tags())
-                .iter()
-                .any(|(k, v)| k == "ecsctl:stack" && v == stack)
-        })
+        .filter(|c| is_stacks(c, stack))
         .filter_map(|c| c.cluster_arn().map(str::to_string))
         .collect();
     let mut out: Vec<Service> = Vec::new();

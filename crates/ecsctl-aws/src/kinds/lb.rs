@@ -209,25 +209,16 @@ impl Handler for Lb {
         set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        // With a stack, from the listing orphan discovery makes anyway.
+        let listing = set.elb_load_balancers(aws).await?;
         let mut out = BTreeMap::new();
         for chunk in items.chunks(ELB_BATCH) {
             let ids: Vec<String> = chunk.iter().map(|i| i.id.clone()).collect();
-            let listing = match set.stack() {
-                Some(_) => Some(
-                    set.elb_load_balancers(aws)
-                        .await
-                        .as_ref()
-                        .map_err(Clone::clone)?,
-                ),
-                None => None,
-            };
-            let found = listed_or_described(
-                listing.map(Vec::as_slice),
-                &ids,
-                LoadBalancer::load_balancer_arn,
-                |ids| describe(aws, ids),
-            )
-            .await?;
+            let found =
+                listed_or_described(listing, &ids, LoadBalancer::load_balancer_arn, |ids| {
+                    describe(aws, ids)
+                })
+                .await?;
             let by_arn: HashMap<&str, &LoadBalancer> = found
                 .iter()
                 .filter_map(|lb| lb.load_balancer_arn().map(|a| (a, lb)))
@@ -417,8 +408,6 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 
 // ---- Helpers shared by the ELBv2 kinds and the Auto Scaling group ----
 
-/// The ARNs of the load balancers whose name starts with the stack's name (the expansion
-/// names the ALB after the stack).
 /// The `tags` argument as ELBv2 tags.
 pub(crate) fn elb_tags(args: &Attrs) -> Vec<Tag> {
     args::tags(args)
@@ -494,8 +483,6 @@ pub(crate) async fn retag(
     Ok(())
 }
 
-/// Tags of ELBv2 resources by ARN (20 per call), without AWS's own `aws:` tags. Resources
-/// that are gone are left out.
 /// One DescribeTags call for at most [`ELB_BATCH`] ARNs of any ELBv2 kinds.
 async fn describe_tags_once(
     aws: &Clients,
@@ -512,6 +499,7 @@ async fn describe_tags_once(
     Ok(resp.tag_descriptions().to_vec())
 }
 
+/// Tags by ARN, without AWS's own `aws:` tags.
 fn by_arn(found: Vec<TagDescription>, out: &mut ElbTags) {
     for d in found {
         let tags = d
@@ -566,8 +554,8 @@ pub(crate) async fn tags_in(
     }
 }
 
-/// The orphans of `kind` among `arns`, by their tags.
-/// Tags come from the refresh's one DescribeTags call where it has them.
+/// The orphans of `kind` among `arns`, by their tags (from the scan's one DescribeTags
+/// call where it has them).
 pub(crate) async fn orphans(
     aws: &Clients,
     set: &ReadSet,

@@ -160,24 +160,14 @@ impl Handler for LbListener {
         set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        // With a stack, from the listing orphan discovery makes anyway.
+        let listing = set.elb_stack_listeners(aws).await?;
         let mut out = BTreeMap::new();
         for chunk in items.chunks(ELB_BATCH) {
             let ids: Vec<String> = chunk.iter().map(|i| i.id.clone()).collect();
-            let listing = match set.stack() {
-                Some(_) => Some(
-                    set.elb_stack_listeners(aws)
-                        .await
-                        .as_ref()
-                        .map_err(Clone::clone)?,
-                ),
-                None => None,
-            };
-            let found = listed_or_described(
-                listing.map(Vec::as_slice),
-                &ids,
-                Listener::listener_arn,
-                |ids| describe(aws, ids),
-            )
+            let found = listed_or_described(listing, &ids, Listener::listener_arn, |ids| {
+                describe(aws, ids)
+            })
             .await?;
             let by_arn: HashMap<&str, &Listener> = found
                 .iter()
@@ -204,9 +194,8 @@ impl Handler for LbListener {
     ) -> Result<Vec<Orphan>, ProviderError> {
         let arns: Vec<String> = set
             .elb_stack_listeners(aws)
-            .await
-            .as_ref()
-            .map_err(Clone::clone)?
+            .await?
+            .unwrap_or_default()
             .iter()
             .filter_map(|l| l.listener_arn().map(str::to_string))
             .collect();
@@ -332,7 +321,7 @@ async fn describe(aws: &Clients, arns: Vec<String>) -> Result<Vec<Listener>, Pro
     Ok(out.listeners().to_vec())
 }
 
-/// The ARNs of a load balancer's listeners.
+/// A load balancer's listeners.
 pub(crate) async fn listeners_of(aws: &Clients, lb: &str) -> Result<Vec<Listener>, ProviderError> {
     tracing::debug!(lb, "elbv2 DescribeListeners by load balancer");
     let mut pages = aws

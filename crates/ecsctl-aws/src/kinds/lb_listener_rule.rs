@@ -182,11 +182,7 @@ impl Handler for LbListenerRule {
         stack: &str,
     ) -> Result<Vec<Orphan>, ProviderError> {
         let mut arns = Vec::new();
-        let listeners = set
-            .elb_stack_listeners(aws)
-            .await
-            .as_ref()
-            .map_err(Clone::clone)?;
+        let listeners = set.elb_stack_listeners(aws).await?.unwrap_or_default();
         for listener in listeners.iter().filter_map(|l| l.listener_arn()) {
             match rules_of(aws, listener).await {
                 Ok(found) => arns.extend(found),

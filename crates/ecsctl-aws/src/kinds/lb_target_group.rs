@@ -231,24 +231,14 @@ impl Handler for LbTargetGroup {
         set: &ReadSet,
         items: &[ReadItem],
     ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+        // With a stack, from the listing orphan discovery makes anyway.
+        let listing = set.elb_target_groups(aws).await?;
         let mut out = BTreeMap::new();
         for chunk in items.chunks(ELB_BATCH) {
             let ids: Vec<String> = chunk.iter().map(|i| i.id.clone()).collect();
-            let listing = match set.stack() {
-                Some(_) => Some(
-                    set.elb_target_groups(aws)
-                        .await
-                        .as_ref()
-                        .map_err(Clone::clone)?,
-                ),
-                None => None,
-            };
-            let found = listed_or_described(
-                listing.map(Vec::as_slice),
-                &ids,
-                TargetGroup::target_group_arn,
-                |ids| describe(aws, ids),
-            )
+            let found = listed_or_described(listing, &ids, TargetGroup::target_group_arn, |ids| {
+                describe(aws, ids)
+            })
             .await?;
             let by_arn: HashMap<&str, &TargetGroup> = found
                 .iter()
@@ -300,9 +290,8 @@ impl Handler for LbTargetGroup {
         let prefix = format!("{stack}-");
         let arns: Vec<String> = set
             .elb_target_groups(aws)
-            .await
-            .as_ref()
-            .map_err(Clone::clone)?
+            .await?
+            .unwrap_or_default()
             .iter()
             .filter(|tg| {
                 tg.target_group_name()
