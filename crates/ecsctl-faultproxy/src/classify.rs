@@ -174,7 +174,7 @@ fn is_form(headers: &HeaderMap) -> bool {
 }
 
 /// `a=b&c=d` pairs, percent- and plus-decoded; pairs that do not decode are skipped.
-fn form_params(raw: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn form_params(raw: &[u8]) -> Vec<(String, String)> {
     let decode = |s: &[u8]| {
         let plus: Vec<u8> = s
             .iter()

@@ -42,6 +42,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod aws;
 mod classify;
 mod fate;
 mod proxy;
@@ -111,6 +112,7 @@ pub struct FaultProxyBuilder {
     lost_reply_rate: f64,
     action_lost_reply_rate: HashMap<String, f64>,
     seed: Option<u64>,
+    rules: Option<aws::RuleSettings>,
 }
 
 impl Default for FaultProxyBuilder {
@@ -124,6 +126,7 @@ impl Default for FaultProxyBuilder {
             lost_reply_rate: 0.0,
             action_lost_reply_rate: HashMap::new(),
             seed: None,
+            rules: None,
         }
     }
 }
@@ -175,6 +178,13 @@ impl FaultProxyBuilder {
         self
     }
 
+    /// Turns on the AWS behaviour rules ([`aws::CATALOG`]): the emulator then answers as
+    /// AWS does where moto does not (validation, ordering, eventual consistency).
+    pub fn aws_rules(mut self, settings: aws::RuleSettings) -> Self {
+        self.rules = Some(settings);
+        self
+    }
+
     /// The seed of the fault decisions; default one from the clock
     /// ([`RunningProxy::seed`] tells which, to reproduce a run).
     pub fn seed(mut self, seed: u64) -> Self {
@@ -214,6 +224,7 @@ impl FaultProxyBuilder {
             source,
         })?;
         let recorder = Arc::new(stats::Recorder::default());
+        let rules = self.rules.map(|r| Arc::new(aws::Rules::new(r)));
         let settings = proxy::Settings {
             upstream: authority,
             latency: self.latency,
@@ -222,6 +233,7 @@ impl FaultProxyBuilder {
             lost_reply_rate: self.lost_reply_rate,
             action_lost_reply_rate: self.action_lost_reply_rate,
             seed,
+            rules: rules.clone(),
         };
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(proxy::serve(listener, settings, recorder.clone(), rx));
@@ -230,6 +242,7 @@ impl FaultProxyBuilder {
             addr,
             seed,
             recorder,
+            rules,
             shutdown: tx,
             task: Some(task),
         })
@@ -244,11 +257,17 @@ pub struct RunningProxy {
     addr: SocketAddr,
     seed: u64,
     recorder: Arc<stats::Recorder>,
+    rules: Option<Arc<aws::Rules>>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
 
 impl RunningProxy {
+    /// The AWS behaviour rules, when on: what they refused and remember.
+    pub fn rules(&self) -> Option<&aws::Rules> {
+        self.rules.as_deref()
+    }
+
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr

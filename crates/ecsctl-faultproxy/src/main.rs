@@ -8,7 +8,8 @@
 //!
 //! Prints `listening on 127.0.0.1:PORT` on stdout once it accepts connections, then serves
 //! until interrupted (Ctrl-C or SIGTERM). Counters: `GET /__proxy/stats`,
-//! `POST /__proxy/reset-stats`.
+//! `POST /__proxy/reset-stats`; with `--aws-rules`, `GET /__proxy/rules` (refusals, stranded
+//! container instances).
 
 use clap::Parser;
 use ecsctl_faultproxy::{
@@ -55,6 +56,15 @@ struct Args {
     /// Seed of the fault decisions (default: from the clock, printed on stderr).
     #[arg(long)]
     seed: Option<u64>,
+
+    /// Answer as AWS does where the emulator does not (the AWS behaviour rules:
+    /// validation, ordering, eventual consistency; see docs/aws-behaviour.md).
+    #[arg(long)]
+    aws_rules: bool,
+
+    /// With --aws-rules: how long a deleted load balancer's network interfaces linger.
+    #[arg(long, default_value = "2s", value_parser = duration_arg)]
+    eni_linger: Duration,
 }
 
 fn listen_arg(s: &str) -> Result<SocketAddr, String> {
@@ -91,6 +101,11 @@ async fn main() -> ExitCode {
     }
     if let Some(seed) = args.seed {
         builder = builder.seed(seed);
+    }
+    if args.aws_rules {
+        builder = builder.aws_rules(ecsctl_faultproxy::aws::RuleSettings {
+            eni_linger: args.eni_linger,
+        });
     }
     let proxy = match builder.start().await {
         Ok(p) => p,

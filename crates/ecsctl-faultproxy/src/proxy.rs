@@ -1,5 +1,8 @@
 //! The HTTP server: control endpoints, fault decisions and byte-exact forwarding.
 
+use crate::aws::request::Req;
+use crate::aws::upstream::Upstream;
+use crate::aws::{Prepared, Rules};
 use crate::classify::classify;
 use crate::fate::{happens, request_id, Roll};
 use crate::responses;
@@ -35,6 +38,8 @@ pub(crate) struct Settings {
     /// Lost-reply rates of single actions (`service:Action`), instead of the global one.
     pub action_lost_reply_rate: HashMap<String, f64>,
     pub seed: u64,
+    /// The AWS behaviour rules, when on.
+    pub rules: Option<Arc<Rules>>,
 }
 
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -147,6 +152,27 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         lost = call.mutating && happens(rate, s.seed, &key, n, Roll::Lost);
     }
 
+    // The AWS behaviour rules: refuse as AWS would, or note what to do after.
+    let headers = parts.headers.clone();
+    let req = Req::new(&call, &headers, &body);
+    let mut after: Option<(&Rules, Upstream, Prepared)> = None;
+    if let (Some(rules), true) = (&s.rules, call.is_aws()) {
+        let up = Upstream::new(shared.client.clone(), &s.upstream, &req);
+        if let Some(refusal) = rules.before(&req, &up).await {
+            shared.recorder.record(&call, Outcome::Refused);
+            let id = request_id(s.seed, &key, n);
+            return Ok(injected(responses::error(
+                &call.protocol,
+                refusal.status,
+                refusal.code,
+                &refusal.message,
+                &id,
+            )));
+        }
+        let prepared = rules.prepare(&req, &up).await;
+        after = Some((rules.as_ref(), up, prepared));
+    }
+
     let path_and_query = parts
         .uri
         .path_and_query()
@@ -164,7 +190,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     };
     parts.uri = target;
     parts.version = Version::HTTP_11;
-    let forward = Request::from_parts(parts, Full::new(body));
+    let forward = Request::from_parts(parts, Full::new(body.clone()));
     let upstream = match shared.client.request(forward).await {
         Ok(resp) => resp,
         Err(e) => {
@@ -179,6 +205,18 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
             ));
         }
     };
+    let upstream = match after {
+        Some((rules, up, prepared)) if upstream.status().is_success() => {
+            let (head, body) = upstream.into_parts();
+            let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+            rules
+                .after(&req, &String::from_utf8_lossy(&bytes), &up)
+                .await;
+            rules.after_prepared(prepared, &up).await;
+            Response::from_parts(head, Full::new(bytes).map_err(|never| match never {}).boxed())
+        }
+        _ => upstream.map(|b| b.boxed()),
+    };
     if lost {
         // Let the upstream finish its answer, then drop it.
         let _ = upstream.into_body().collect().await;
@@ -187,7 +225,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         return Ok(injected(responses::lost_reply(&call.protocol, &id)));
     }
     shared.recorder.record(&call, Outcome::Forwarded);
-    Ok(upstream.map(|b| b.boxed()))
+    Ok(upstream)
 }
 
 /// Paths under this prefix are the proxy's own.
@@ -209,6 +247,19 @@ fn control(shared: &Shared, method: &Method, path: &str) -> Response<Body> {
                     format!("ecsctl-faultproxy: cannot encode the stats: {e}\n"),
                 ),
             }
+        }
+        (&Method::GET, "/__proxy/rules") => {
+            let body = match &shared.settings.rules {
+                Some(rules) => serde_json::json!({
+                    "refusals": rules.refusals(),
+                    "stranded": rules.stranded(),
+                }),
+                None => serde_json::json!(null),
+            };
+            let mut resp = full(StatusCode::OK, Bytes::from(body.to_string()));
+            resp.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            resp
         }
         (&Method::POST, "/__proxy/reset-stats") => {
             shared.recorder.reset();

@@ -128,6 +128,49 @@ pub fn lost_reply(protocol: &Protocol, request_id: &str) -> Injected {
     }
 }
 
+/// An error a real service answers for `protocol`: its code, message and HTTP status.
+pub fn error(protocol: &Protocol, status: u16, code: &str, message: &str, request_id: &str) -> Injected {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let kind = if status.is_server_error() { "Receiver" } else { "Sender" };
+    let message = xml_escape(message);
+    match protocol {
+        Protocol::Ec2Query => xml(status, request_id, ec2_error(code, &message, request_id)),
+        Protocol::AwsQuery => xml(
+            status,
+            request_id,
+            query_error("", kind, code, &message, request_id),
+        ),
+        Protocol::Route53 => xml(
+            status,
+            request_id,
+            query_error(ROUTE53_XMLNS, kind, code, &message, request_id),
+        ),
+        Protocol::S3 => xml(status, request_id, s3_error(code, &message, request_id)),
+        Protocol::AwsJson { content_type } => Injected {
+            status,
+            content_type: content_type.clone(),
+            request_id: request_id.to_string(),
+            body: json_error(code, &xml_unescape(&message)),
+            error_type: None,
+        },
+        Protocol::RestJson => Injected {
+            status,
+            content_type: "application/json".into(),
+            request_id: request_id.to_string(),
+            body: json_error(code, &xml_unescape(&message)),
+            error_type: None,
+        },
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
 const ROUTE53_XMLNS: &str = "https://route53.amazonaws.com/doc/2013-04-01/";
 
 fn xml(status: StatusCode, request_id: &str, body: String) -> Injected {

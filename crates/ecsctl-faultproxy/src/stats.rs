@@ -19,6 +19,9 @@ pub struct Counts {
     pub forwarded: u64,
     /// Forwarding failed (upstream unreachable); answered 502.
     pub upstream_errors: u64,
+    /// Refused by an AWS behaviour rule without being forwarded.
+    #[serde(default)]
+    pub refused: u64,
 }
 
 /// The counts of one service, in total and per action.
@@ -62,6 +65,7 @@ pub enum Outcome {
     Forwarded,
     Lost,
     UpstreamError,
+    Refused,
 }
 
 /// The shared counters.
@@ -100,6 +104,7 @@ impl Recorder {
                 c.lost += 1;
             }
             Outcome::UpstreamError => c.upstream_errors += 1,
+            Outcome::Refused => c.refused += 1,
         });
     }
 
@@ -159,7 +164,8 @@ mod tests {
                 throttled: 1,
                 lost: 1,
                 forwarded: 1,
-                upstream_errors: 0
+                upstream_errors: 0,
+                refused: 0,
             }
         );
         assert_eq!(s.service("iam").forwarded, 1);

@@ -165,3 +165,89 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<u16> {
         .and_then(|c| c.parse().ok());
     status.ok_or_else(|| std::io::Error::other("bad HTTP status line"))
 }
+
+/// The emulator behind the AWS behaviour layer (`ecsctl_faultproxy` with its AWS rules on):
+/// moto answering as AWS does where it otherwise would not (validation, ordering, eventual
+/// consistency, the ECS agent; see docs/aws-behaviour.md). One per test process, started on
+/// first use, in front of [`Moto::get`].
+pub struct AwsLike {
+    pub proxy: ecsctl_faultproxy::RunningProxy,
+}
+
+impl AwsLike {
+    /// The layer for this process, started on first use.
+    pub fn get() -> &'static AwsLike {
+        static LAYER: OnceLock<AwsLike> = OnceLock::new();
+        LAYER.get_or_init(|| {
+            let upstream = Moto::get().url();
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let started = ecsctl_faultproxy::FaultProxy::builder()
+                        .upstream(upstream)
+                        .aws_rules(ecsctl_faultproxy::aws::RuleSettings {
+                            eni_linger: Duration::from_secs(2),
+                        })
+                        .start()
+                        .await
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(started);
+                    std::future::pending::<()>().await;
+                });
+            });
+            let proxy = rx
+                .recv()
+                .map_err(|e| e.to_string())
+                .and_then(|r| r)
+                .unwrap_or_else(|e| panic!("cannot start the AWS behaviour layer: {e}"));
+            AwsLike { proxy }
+        })
+    }
+
+    pub fn url(&self) -> String {
+        self.proxy.url()
+    }
+
+    /// Environment variables that point a child `ecsctl` at the layer.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = Moto::get().env();
+        for (k, v) in &mut env {
+            if k == "AWS_ENDPOINT_URL" {
+                *v = self.url();
+            }
+        }
+        env
+    }
+
+    /// An SDK configuration pointed at the layer (see [`Moto::sdk_config`]).
+    pub async fn sdk_config(&self) -> SdkConfig {
+        let creds =
+            aws_credential_types::Credentials::new("testing", "testing", None, None, "moto");
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(self.url())
+            .region(aws_config::Region::new(REGION))
+            .credentials_provider(creds)
+            .load()
+            .await
+    }
+
+    /// Container instances the layer's ECS agents left registered because their way out
+    /// was cut before their instance terminated (a real account would hang on them).
+    pub fn stranded(&self) -> Vec<String> {
+        self.proxy
+            .rules()
+            .map(|r| r.stranded())
+            .unwrap_or_default()
+    }
+}

@@ -1,7 +1,7 @@
 //! The CLI as users run it: the real binary, against a real moto server for everything
 //! that reaches AWS. Each test uses its own stack name, so tests share the emulator safely.
 
-use ecsctl_testing::Moto;
+use ecsctl_testing::{AwsLike, Moto};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -25,7 +25,7 @@ impl Run {
 fn ecsctl(dir: &Path, args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsctl"));
     cmd.current_dir(dir).args(args).stdin(Stdio::null());
-    for (k, v) in Moto::get().env() {
+    for (k, v) in AwsLike::get().env() {
         cmd.env(k, v);
     }
     cmd.env_remove("AWS_PROFILE")

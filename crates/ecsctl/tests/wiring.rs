@@ -5,7 +5,7 @@
 //! target group, the ASG launches from the template into the private subnets, and the
 //! instances admit only the dynamic port range, only from the load balancer.
 
-use ecsctl_testing::Moto;
+use ecsctl_testing::{AwsLike, Moto};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -25,7 +25,7 @@ fn apply(dir: &Path) {
     cmd.current_dir(dir)
         .args(["apply", "--auto-approve", "--no-wait"])
         .stdin(Stdio::null());
-    for (k, v) in Moto::get().env() {
+    for (k, v) in AwsLike::get().env() {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
