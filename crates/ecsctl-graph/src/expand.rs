@@ -423,6 +423,52 @@ mod tests {
         assert_eq!(ctx.az_value(1), Value::str("x-1b"));
     }
 
+    /// Whether `a` depends on `b`, directly or through others.
+    fn depends_on(g: &Graph, a: &Address, b: &Address) -> bool {
+        let mut todo = vec![a.clone()];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(x) = todo.pop() {
+            if !seen.insert(x.clone()) {
+                continue;
+            }
+            let Some(r) = g.get(&x) else { continue };
+            for d in r.deps() {
+                if &d == b {
+                    return true;
+                }
+                todo.push(d);
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn the_way_out_outlives_everything_that_needs_it_on_destroy() {
+        // Destroy runs dependents first: whatever depends on the public route table is
+        // deleted before it, and so before the internet gateway. The NAT, the load
+        // balancer, the instances and the services need that path while they go.
+        for nat in [ecsctl_stack::NatMode::Single, ecsctl_stack::NatMode::PerAz] {
+            let mut stack = test_stack::hello();
+            stack.network.nat = nat;
+            let g = expand(&stack, &Data::default());
+            let public = addr::public_route_table();
+            for needs in [
+                addr::nat(0),
+                addr::lb(),
+                addr::asg(),
+                addr::service("hello"),
+                addr::private_route_table(0),
+                addr::private_route_table(1),
+            ] {
+                assert!(
+                    depends_on(&g, &needs, &public),
+                    "{needs} must be deleted before {public}"
+                );
+                assert!(depends_on(&g, &needs, &addr::igw()), "{needs} after the gateway");
+            }
+        }
+    }
+
     #[test]
     fn ecsctl_tags_win_over_stack_tags_of_the_same_key() {
         let mut stack = test_stack::hello();

@@ -186,6 +186,7 @@ impl Kind {
                     ("user_data", "string: plain text, the provider base64-encodes it"),
                     ("key_name", "string or null"),
                     ("metadata_http_tokens", "string: \"required\" (IMDSv2)"),
+                    ("metadata_hop_limit", "integer: IMDS PUT response hop limit"),
                     ("root_volume", "{device_name, size_gb, volume_type, encrypted}"),
                     TAGS,
                 ],

@@ -281,7 +281,7 @@ fn read_stack(ctx: &mut Ctx<'_>, root: &Section<'_>) -> StackHeader {
     s.check_keys(ctx, STACK_KEYS);
 
     let name = match s.required_string(ctx, "name", "\"hello\"") {
-        Got::Val(name, span) => match rules::resource_name(&name) {
+        Got::Val(name, span) => match rules::stack_name(&name) {
             Ok(()) => Some((name, span)),
             Err(p) => {
                 report(ctx, &span, "stack name", &name, p);
@@ -308,7 +308,7 @@ fn read_stack(ctx: &mut Ctx<'_>, root: &Section<'_>) -> StackHeader {
             ctx.error(
                 &span,
                 format!(
-                    "[stack.tags] has {} tags; at most {} fit (AWS allows 50 per resource and ecsctl adds 3)",
+                    "[stack.tags] has {} tags; at most {} fit (AWS allows 50 per resource and ecsctl adds up to 4)",
                     entries.len(),
                     rules::MAX_USER_TAGS
                 ),
@@ -940,9 +940,9 @@ container_port = 80
             "`Cost` in [stack.tags] must be a string, found an integer",
             "quote it: `Cost = \"12\"`",
         );
-        let many: String = (0..48).map(|i| format!("k{i} = \"v\"\n")).collect();
+        let many: String = (0..47).map(|i| format!("k{i} = \"v\"\n")).collect();
         let src = stack_with(&format!("[stack.tags]\n{many}"));
-        check(&only(&src), &src, "[stack.tags]", "48 tags; at most 47", "");
+        check(&only(&src), &src, "[stack.tags]", "47 tags; at most 46", "");
     }
 
     #[test]

@@ -55,6 +55,31 @@ pub(crate) fn resource_name(s: &str) -> Result<(), Problem> {
     Err(problem(reason, fix()))
 }
 
+/// A stack name, beyond [`resource_name`]: the load balancer is named after the stack and
+/// AWS refuses load balancer names that begin with `internal-` (ELBv2 API reference,
+/// CreateLoadBalancer); security groups are named `<stack>-alb` and `<stack>-instances`
+/// and AWS refuses group names that begin with `sg-` (EC2 API reference,
+/// CreateSecurityGroup).
+pub(crate) fn stack_name(s: &str) -> Result<(), Problem> {
+    resource_name(s)?;
+    let rest = |prefix: &str| s.strip_prefix(prefix).unwrap_or(s).to_string();
+    if s.starts_with("internal-") {
+        return Err(problem(
+            "AWS refuses load balancer names that begin with `internal-`, and the load \
+             balancer is named after the stack",
+            format!("drop the prefix, e.g. `{}`", rest("internal-")),
+        ));
+    }
+    if s == "sg" || s.starts_with("sg-") {
+        return Err(problem(
+            "AWS refuses security group names that begin with `sg-`, and the groups are \
+             named `<stack>-alb` and `<stack>-instances`",
+            format!("use another name, e.g. `{}-stack`", rest("sg-")),
+        ));
+    }
+    Ok(())
+}
+
 /// The closest valid name to `s`, or an empty string when nothing usable is left.
 fn sanitize_name(s: &str) -> String {
     let mut out = String::new();
@@ -284,9 +309,10 @@ fn tag_chars_ok(s: &str) -> bool {
         .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
 }
 
-/// The most tags a user may add: AWS allows 50 per resource and ecsctl adds `Name`,
-/// `ecsctl:stack` and `ecsctl:address`.
-pub(crate) const MAX_USER_TAGS: usize = 47;
+/// The most tags a user may add: AWS allows 50 per resource (ECS API reference, Tag) and
+/// ecsctl adds `Name`, `ecsctl:stack` and `ecsctl:address`, and on task definitions
+/// `ecsctl:token` too.
+pub(crate) const MAX_USER_TAGS: usize = 46;
 
 pub(crate) fn tag_key(s: &str) -> Result<(), Problem> {
     let lower = s.to_ascii_lowercase();
@@ -454,6 +480,18 @@ pub(crate) fn key_name(s: &str) -> Result<(), Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stack_names_aws_reserves() {
+        assert!(stack_name("hello").is_ok());
+        assert!(stack_name("internal").is_ok());
+        assert!(stack_name("sgx").is_ok());
+        let p = stack_name("internal-api").unwrap_err();
+        assert!(p.reason.contains("internal-"), "{p:?}");
+        assert!(p.hint.contains("`api`"), "{p:?}");
+        assert!(stack_name("sg").is_err());
+        assert!(stack_name("sg-web").unwrap_err().hint.contains("`web-stack`"));
+    }
 
     #[test]
     fn names() {

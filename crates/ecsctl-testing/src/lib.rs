@@ -242,6 +242,19 @@ impl AwsLike {
             .await
     }
 
+    /// The messages of the refusals so far that mention `needle` (an id, a name), with the
+    /// rule that refused: what AWS would have answered this caller.
+    pub fn refusals_mentioning(&self, needle: &str) -> Vec<String> {
+        self.proxy
+            .rules()
+            .map(|r| r.refused())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, m)| m.contains(needle))
+            .map(|(rule, m)| format!("{rule}: {m}"))
+            .collect()
+    }
+
     /// Container instances the layer's ECS agents left registered because their way out
     /// was cut before their instance terminated (a real account would hang on them).
     pub fn stranded(&self) -> Vec<String> {

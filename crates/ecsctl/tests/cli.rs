@@ -407,10 +407,48 @@ async fn lifecycle_apply_edit_reapply_destroy() {
     );
     assert!(out["vpc_id"].as_str().unwrap().starts_with("vpc-"));
 
+    // The layer's ECS agents registered the instances: they reached ECS through the NAT.
+    let ecs = aws_sdk_ecs::Client::new(&Moto::get().sdk_config().await);
+    let registered = ecs
+        .list_container_instances()
+        .cluster("life")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !registered.container_instance_arns().is_empty(),
+        "no container instance registered"
+    );
+    let ids: Vec<String> = {
+        let raw = std::fs::read_to_string(&state).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        json["resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .filter(|id| id.starts_with("subnet-") || id.starts_with("sg-"))
+            .collect()
+    };
+    assert!(ids.len() >= 6, "{ids:?}");
+
     let r = ecsctl(d, &["destroy", "--auto-approve"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("28 destroyed"), "{}", r.stdout);
     assert_eq!(leftovers("life").await, Vec::<String>::new());
+    // Destroy kept the way out until the instances were gone (ECS deregisters a terminated
+    // instance only while its agent is connected), and waited for the load balancer's
+    // network interfaces before deleting its subnets and groups, so AWS refused nothing.
+    let stranded: Vec<String> = AwsLike::get()
+        .stranded()
+        .into_iter()
+        .filter(|a| a.contains("/life/"))
+        .collect();
+    assert!(stranded.is_empty(), "instances left registered: {stranded:?}");
+    for id in &ids {
+        let refused = AwsLike::get().refusals_mentioning(id);
+        assert!(refused.is_empty(), "AWS would have refused: {refused:?}");
+    }
     let r = ecsctl(d, &["state", "list"]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.trim().is_empty(), "{}", r.stdout);

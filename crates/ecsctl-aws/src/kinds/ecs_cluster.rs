@@ -1,6 +1,7 @@
 //! `ecs_cluster`: an ECS cluster with its Container Insights setting. The id is the
 //! cluster ARN. Also the ECS helpers the task definition and service kinds share (tags).
 
+use crate::kinds::iam_propagation::retry_iam_propagation;
 use crate::kinds::Handler;
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
@@ -164,12 +165,52 @@ fn classify(mut e: ProviderError) -> ProviderError {
     e
 }
 
+/// Deregisters (with `force`) the container instances still registered in `cluster`. By
+/// now the Auto Scaling group is gone; ECS deregisters a terminated instance by itself only
+/// while its agent is connected (DeregisterContainerInstance API reference), and a cluster
+/// with registered instances cannot be deleted (ClusterContainsContainerInstancesException).
+async fn deregister_instances(aws: &Clients, cluster: &str) -> Result<(), ProviderError> {
+    tracing::debug!(cluster, "ecs ListContainerInstances");
+    let listed = aws
+        .ecs
+        .list_container_instances()
+        .cluster(cluster)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await;
+    let arns = match listed.map_err(error::map) {
+        Ok(arns) => arns,
+        Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for arn in arns {
+        tracing::debug!(cluster, instance = %arn, "ecs DeregisterContainerInstance (force)");
+        if let Err(e) = aws
+            .ecs
+            .deregister_container_instance()
+            .cluster(cluster)
+            .container_instance(&arn)
+            .force(true)
+            .send()
+            .await
+        {
+            let e = error::map(e);
+            if e.class != ErrorClass::NotFound {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Handler for EcsCluster {
     async fn create(
         &self,
         aws: &Clients,
-        _call: &Call<'_>,
+        call: &Call<'_>,
         args: &Attrs,
         _token: &str,
     ) -> Result<Created, ProviderError> {
@@ -179,19 +220,23 @@ impl Handler for EcsCluster {
             .and_then(Json::as_bool)
             .unwrap_or(false);
         tracing::debug!(name, "ecs CreateCluster");
-        // CreateCluster is idempotent by name: a retry answers the same cluster.
+        // CreateCluster is idempotent by name: a retry answers the same cluster. On a fresh
+        // account the first call creates ECS's service-linked role and is refused ("Unable
+        // to assume the service linked role") until it propagates: retried.
         let tags = ecs_tags(args);
-        let out = aws
-            .ecs
-            .create_cluster()
-            .cluster_name(name)
-            .settings(insights(insights_on))
-            .set_tags((!tags.is_empty()).then_some(tags))
-            .customize()
-            .config_override(once!(aws_sdk_ecs))
-            .send()
-            .await
-            .map_err(error::map)?;
+        let out = retry_iam_propagation(call, || async {
+            aws.ecs
+                .create_cluster()
+                .cluster_name(name)
+                .settings(insights(insights_on))
+                .set_tags((!tags.is_empty()).then(|| tags.clone()))
+                .customize()
+                .config_override(once!(aws_sdk_ecs))
+                .send()
+                .await
+                .map_err(error::map)
+        })
+        .await?;
         out.cluster().and_then(created).ok_or_else(|| {
             ProviderError::new(ErrorClass::Other, "CreateCluster returned no cluster ARN")
         })
@@ -256,6 +301,7 @@ impl Handler for EcsCluster {
         _args: &Attrs,
         _outputs: &Attrs,
     ) -> Result<(), ProviderError> {
+        deregister_instances(aws, id).await?;
         tracing::debug!(cluster = id, "ecs DeleteCluster");
         match aws.ecs.delete_cluster().cluster(id).send().await {
             Ok(_) => Ok(()),

@@ -132,30 +132,38 @@ async fn tags_of(
     Ok(out)
 }
 
+/// Route53 takes at most 10 added tags and 10 removed keys a ChangeTagsForResource call
+/// (API reference, ChangeTagsForResource: "You can add a maximum of 10 tags").
+const TAGS_PER_CALL: usize = 10;
+
 async fn change_tags(
     aws: &Clients,
     id: &str,
     set: Vec<(String, String)>,
     remove: Vec<String>,
 ) -> Result<(), ProviderError> {
-    if set.is_empty() && remove.is_empty() {
-        return Ok(());
+    let mut set = set.chunks(TAGS_PER_CALL);
+    let mut remove = remove.chunks(TAGS_PER_CALL);
+    loop {
+        let (add, drop) = (set.next(), remove.next());
+        if add.is_none() && drop.is_none() {
+            return Ok(());
+        }
+        tracing::debug!(zone = id, "route53 ChangeTagsForResource");
+        aws.route53
+            .change_tags_for_resource()
+            .resource_type(TagResourceType::Hostedzone)
+            .resource_id(id)
+            .set_add_tags(add.map(|a| {
+                a.iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect()
+            }))
+            .set_remove_tag_keys(drop.map(<[String]>::to_vec))
+            .send()
+            .await
+            .map_err(error::map)?;
     }
-    tracing::debug!(zone = id, "route53 ChangeTagsForResource");
-    aws.route53
-        .change_tags_for_resource()
-        .resource_type(TagResourceType::Hostedzone)
-        .resource_id(id)
-        .set_add_tags((!set.is_empty()).then(|| {
-            set.into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect()
-        }))
-        .set_remove_tag_keys((!remove.is_empty()).then_some(remove))
-        .send()
-        .await
-        .map_err(error::map)?;
-    Ok(())
 }
 
 fn outputs(id: &str, name_servers: &[String]) -> Attrs {

@@ -37,6 +37,11 @@ const PATTERNS: &[&str] = &[
     "unable to assume the service linked role",
     "role is not valid",
     "cannot be assumed",
+    // ECS CreateService / UpdateService right after the listener or rule that forwards to
+    // the target group was made (terraform-provider-aws retries the same two messages in
+    // internal/service/ecs/service.go, retryServiceCreate).
+    "does not have an associated load balancer",
+    "verify that the ecs service role being passed has the proper permissions",
 ];
 
 /// Whether `err` is AWS saying that an IAM role or instance profile is not usable yet.

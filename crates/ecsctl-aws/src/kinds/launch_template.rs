@@ -1,6 +1,6 @@
 //! `launch_template`: CreateLaunchTemplate (ClientToken; tags on the template and, through
 //! the template data, on the instances and volumes it launches). IMDSv2 per
-//! `metadata_http_tokens`, the root volume per `root_volume`, user data base64-encoded.
+//! `metadata_http_tokens` with a PUT response hop limit of `metadata_hop_limit`, the root volume per `root_volume`, user data base64-encoded.
 //! Update creates a new version with the new data and makes it the default; output
 //! `latest_version` is that version number as a string. Read decodes the user data.
 
@@ -291,6 +291,10 @@ fn template_data(args: &Attrs) -> Result<RequestLaunchTemplateData, ProviderErro
     let tags = ec2::tag_list(&args::tags(args));
     let root = args::object(args, "root_volume")?;
     let tokens = args::opt_str(args, "metadata_http_tokens").unwrap_or("required");
+    let hops = args
+        .get("metadata_hop_limit")
+        .and_then(Json::as_i64)
+        .unwrap_or(1) as i32;
     let ebs = LaunchTemplateEbsBlockDeviceRequest::builder()
         .volume_size(args::int(root, "size_gb")? as i32)
         .volume_type(VolumeType::from(args::str(root, "volume_type")?))
@@ -316,6 +320,7 @@ fn template_data(args: &Attrs) -> Result<RequestLaunchTemplateData, ProviderErro
             LaunchTemplateInstanceMetadataOptionsRequest::builder()
                 .http_endpoint(LaunchTemplateInstanceMetadataEndpointState::Enabled)
                 .http_tokens(LaunchTemplateHttpTokensState::from(tokens))
+                .http_put_response_hop_limit(hops)
                 .build(),
         )
         .block_device_mappings(
@@ -404,6 +409,9 @@ fn live_args(d: &ResponseLaunchTemplateData) -> Attrs {
             .metadata_options()
             .and_then(|m| m.http_tokens())
             .map(|t| t.as_str()),
+        "metadata_hop_limit": d
+            .metadata_options()
+            .and_then(|m| m.http_put_response_hop_limit()),
         "root_volume": root.unwrap_or(Json::Null),
     }))
 }
@@ -422,6 +430,7 @@ mod tests {
             "user_data": "#!/bin/bash\necho ECS_CLUSTER=hello >> /etc/ecs/ecs.config\n",
             "key_name": null,
             "metadata_http_tokens": "required",
+            "metadata_hop_limit": 1,
             "root_volume": {"device_name": "/dev/xvda", "size_gb": 30, "volume_type": "gp3", "encrypted": true},
             "tags": {"Name": "hello-instances", "ecsctl:stack": "hello"},
         }))
@@ -433,6 +442,12 @@ mod tests {
         assert_eq!(
             d.metadata_options().and_then(|m| m.http_tokens()),
             Some(&LaunchTemplateHttpTokensState::Required)
+        );
+        // Bridge-mode containers are a hop away: they must not reach the instance role.
+        assert_eq!(
+            d.metadata_options()
+                .and_then(|m| m.http_put_response_hop_limit()),
+            Some(1)
         );
         let ebs = d.block_device_mappings()[0].ebs().expect("ebs");
         assert_eq!(ebs.encrypted(), Some(true));

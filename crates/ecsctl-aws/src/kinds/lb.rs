@@ -200,7 +200,8 @@ impl Handler for Lb {
                 ))),
             }
         })
-        .await
+        .await?;
+        interfaces_gone(aws, call, id).await
     }
 
     async fn read(
@@ -694,6 +695,50 @@ pub(crate) fn int_or_str(args: &Attrs, name: &str) -> Result<String, ProviderErr
             format!("argument `{name}` must be a number or a string"),
         )),
     }
+}
+
+
+/// Waits until the deleted load balancer's network interfaces are gone. AWS removes them
+/// minutes after DeleteLoadBalancer, and until then they hold its security groups and
+/// subnets (DependencyViolation); terraform-provider-aws waits the same way
+/// (internal/service/elbv2/load_balancer.go, cleanupALBNetworkInterfaces). At the deadline
+/// the error names the interfaces.
+async fn interfaces_gone(aws: &Clients, call: &Call<'_>, arn: &str) -> Result<(), ProviderError> {
+    // arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID
+    let Some((_, suffix)) = arn.split_once(":loadbalancer/") else {
+        return Ok(());
+    };
+    let description = format!("ELB {suffix}");
+    wait::until(call, GONE_POLL, || async {
+        tracing::debug!(%description, "ec2 DescribeNetworkInterfaces");
+        let out = aws
+            .ec2
+            .describe_network_interfaces()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("description")
+                    .values(&description)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(error::map)?;
+        let ids: Vec<&str> = out
+            .network_interfaces()
+            .iter()
+            .filter_map(|n| n.network_interface_id())
+            .collect();
+        Ok(if ids.is_empty() {
+            Poll::Done(())
+        } else {
+            Poll::Pending(format!(
+                "waiting for the load balancer's network interfaces to go ({}), which hold its \
+                 subnets and security groups",
+                ids.join(", ")
+            ))
+        })
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -41,9 +41,10 @@ pub(crate) const TAGS: RuleDoc = RuleDoc {
 pub(crate) const IN_USE_BY_ENI: RuleDoc = RuleDoc {
     name: "ec2-in-use-by-network-interface",
     calls: "ec2:DeleteSecurityGroup, ec2:DeleteSubnet",
-    behaviour: "A security group or subnet that a network interface still uses cannot be \
-                deleted (DependencyViolation). Only interfaces that no instance owns are \
-                counted: the emulator keeps terminated instances' interfaces, AWS does not.",
+    behaviour: "A security group or subnet that a load balancer's network interface \
+                (`ELB ...`) still uses cannot be deleted (DependencyViolation). Other \
+                interfaces are not counted: the emulator keeps those of terminated instances \
+                and deleted NAT gateways, which AWS removes.",
     source: "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html; \
              https://github.com/hashicorp/terraform-provider-aws/issues/40",
 };
@@ -94,7 +95,7 @@ pub(crate) async fn before(
     }
 }
 
-/// Whether a network interface no instance owns uses `value` (a group or a subnet).
+/// Whether a load balancer's network interface uses `value` (a group or a subnet).
 async fn in_use(up: &Upstream, filter: &str, value: &str) -> bool {
     let Some(xml) = up
         .ec2(
@@ -102,8 +103,8 @@ async fn in_use(up: &Upstream, filter: &str, value: &str) -> bool {
             &[
                 ("Filter.1.Name", filter),
                 ("Filter.1.Value.1", value),
-                ("Filter.2.Name", "status"),
-                ("Filter.2.Value.1", "available"),
+                ("Filter.2.Name", "description"),
+                ("Filter.2.Value.1", "ELB *"),
             ],
         )
         .await

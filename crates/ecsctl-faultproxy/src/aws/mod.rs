@@ -104,6 +104,8 @@ pub(crate) struct Memory {
     pub agents: HashMap<(String, String), Vec<agent::Agent>>,
     /// How many times each rule refused a call.
     pub refusals: HashMap<&'static str, u64>,
+    /// Every refusal so far: `(rule, message)`.
+    pub refused: Vec<(&'static str, String)>,
 }
 
 /// The rules with their memory.
@@ -135,6 +137,11 @@ impl Rules {
         self.mem().refusals.clone()
     }
 
+    /// Every refusal so far, `(rule, message)`, oldest first.
+    pub fn refused(&self) -> Vec<(&'static str, String)> {
+        self.mem().refused.clone()
+    }
+
     /// The answer AWS would give instead of carrying out `req`, if any.
     pub(crate) async fn before(&self, req: &Req<'_>, up: &Upstream) -> Option<Refusal> {
         let found = match req.call.service.as_str() {
@@ -146,7 +153,10 @@ impl Rules {
             _ => None,
         };
         let (rule, refusal) = found?;
-        *self.mem().refusals.entry(rule).or_default() += 1;
+        let mut mem = self.mem();
+        *mem.refusals.entry(rule).or_default() += 1;
+        mem.refused.push((rule, refusal.message.clone()));
+        drop(mem);
         Some(refusal)
     }
 

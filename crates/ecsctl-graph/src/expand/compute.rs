@@ -7,6 +7,8 @@ use ecsctl_stack::Ami;
 
 /// The root device of the ECS-optimised Amazon Linux AMIs.
 const ROOT_DEVICE: &str = "/dev/xvda";
+/// The IMDSv2 PUT response hop limit: the instance itself, not its bridge-mode containers.
+pub(crate) const METADATA_HOP_LIMIT: i64 = 1;
 /// Seconds an instance may boot before the ASG health checks count.
 const ASG_GRACE_PERIOD: usize = 60;
 
@@ -49,6 +51,11 @@ pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
                     c.key_name.as_deref().map_or(Value::Null, Value::str),
                 ),
                 ("metadata_http_tokens", Value::str("required")),
+                // Bridge-mode containers are one hop from the instance: a limit of 1 keeps
+                // the instance role's credentials out of their reach (the agent runs on
+                // the host network; task roles come from the ECS credentials endpoint).
+                // AL2023 images default to 2 for containers' sake.
+                ("metadata_hop_limit", Value::int(METADATA_HOP_LIMIT)),
                 (
                     "root_volume",
                     map([
@@ -88,7 +95,11 @@ pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
             ("tags", ctx.tags(&asg, &lt_name)),
         ],
     )
-    .after(&cluster);
+    .after(&cluster)
+    // The instances' agents reach ECS through the NAT and the public route: on destroy
+    // both must outlive the group, or terminated instances stay registered (ECS
+    // deregisters only instances whose agent is connected) and the drain hangs.
+    .after(&addr::public_route_table());
     // Instances in private subnets need the NAT route to register with the cluster.
     for i in 0..azs {
         group = group.after(&addr::private_route_table(i));

@@ -30,7 +30,11 @@ pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
             ("idle_timeout", lb_cfg.idle_timeout.into()),
             ("tags", ctx.tags(&lb, ctx.name())),
         ],
-    ));
+    )
+    // AWS refuses an internet-facing load balancer in a VPC whose internet gateway is not
+    // attached yet (InvalidSubnet "VPC ... has no internet gateway"), and on destroy the
+    // public route must outlive it while it drains.
+    .after(&addr::public_route_table()));
 
     for s in &ctx.stack.services {
         let tg = addr::target_group(&s.name);

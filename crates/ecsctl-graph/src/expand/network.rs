@@ -106,7 +106,10 @@ pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
                     ("tags", ctx.tags(&nat, &name)),
                 ],
             )
-            .after(&igw),
+            .after(&igw)
+            // The NAT is the private subnets' way out only through the public route to the
+            // gateway: on destroy that route must outlive it (and everything behind it).
+            .after(&public_rt),
         );
     }
 

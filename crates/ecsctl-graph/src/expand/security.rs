@@ -37,7 +37,7 @@ pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
         DYNAMIC_PORT_FIRST,
         DYNAMIC_PORT_LAST,
         &[ctx.stack.network.cidr],
-        "to the containers' dynamic host ports",
+        "to the container dynamic host ports",
     )];
     let alb = addr::alb_sg();
     let alb_name = ctx.named("alb");
@@ -63,7 +63,7 @@ pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
         ("source_security_group_id", alb.attr("id")),
         (
             "description",
-            Value::str("load balancer to the containers' dynamic host ports"),
+            Value::str("load balancer to the container dynamic host ports"),
         ),
     ])];
     if !ctx.stack.cluster.ssh_cidrs.is_empty() {
