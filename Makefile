@@ -21,7 +21,7 @@ deps:
 	  || $(PYTHON) -m pip install --quiet 'moto[server]==5.*'
 
 build:
-	$(CARGO) build -p ecsctl
+	$(CARGO) build -p ecsctl -p ecsctl-faultproxy
 
 test: deps
 	$(CARGO) test --workspace --no-fail-fast

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/moto.sh
+. scripts/aws-layer.sh
 
 ECSCTL=${ECSCTL:-target/debug/ecsctl}
 STACK_FILE=${STACK_FILE:-stack.toml.example}
@@ -15,7 +16,7 @@ else
   step() { printf '\n==> %s\n' "$*"; }
 fi
 
-echo "local AWS emulator (moto) at $AWS_ENDPOINT_URL; state in $STATE"
+echo "local AWS emulator (moto) behind the AWS behaviour layer at $AWS_ENDPOINT_URL; state in $STATE"
 step "ecsctl validate";              $ECSCTL validate -f "$STACK_FILE"
 step "ecsctl plan";                  $ECSCTL plan -f "$STACK_FILE" --state "$STATE"
 step "ecsctl apply --auto-approve";  $ECSCTL apply -f "$STACK_FILE" --state "$STATE" --auto-approve --no-wait

@@ -72,6 +72,7 @@ async fn apply_losing(action: &str, stack: &str) -> (String, u64) {
             Ami::Ssm(p) => Some(p.clone()),
             Ami::Id(_) => None,
         },
+        ..DataQuery::default()
     };
     let data = provider.data(&query).await.expect("data lookups");
     let graph = ecsctl_graph::expand(&s, &data);

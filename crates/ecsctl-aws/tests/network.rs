@@ -555,6 +555,7 @@ async fn data_lookup_finds_zones_ami_region_and_account() {
     let q = DataQuery {
         az_count: Some(2),
         ami_parameter: Some(AMI_PARAMETER.to_string()),
+        ..DataQuery::default()
     };
     let d = env.p.data(&q).await.expect("data");
     assert_eq!(
@@ -575,6 +576,7 @@ async fn data_lookup_finds_zones_ami_region_and_account() {
         .data(&DataQuery {
             az_count: Some(9),
             ami_parameter: None,
+            ..DataQuery::default()
         })
         .await
         .expect_err("too many zones");
@@ -587,6 +589,7 @@ async fn data_lookup_finds_zones_ami_region_and_account() {
         .data(&DataQuery {
             az_count: None,
             ami_parameter: Some(missing.to_string()),
+            ..DataQuery::default()
         })
         .await
         .expect_err("no such parameter");

@@ -54,8 +54,16 @@ pub struct Scan {
 pub struct DataQuery {
     /// Discover this many availability zone names (in name order) when set.
     pub az_count: Option<usize>,
-    /// Read this SSM parameter for the AMI id when set.
+    /// Read this SSM parameter for the AMI id when set. An ECS-optimised image parameter
+    /// is switched to its arm64 twin when `instance_type` runs arm64 only.
     pub ami_parameter: Option<String>,
+    /// The cluster's instance type: its architecture picks the image, and only zones that
+    /// offer it are picked.
+    pub instance_type: Option<String>,
+    /// An AMI id given explicitly: it must exist and match the instance type's architecture.
+    pub ami_id: Option<String>,
+    /// A key pair the instances name: it must exist.
+    pub key_name: Option<String>,
 }
 
 /// A resource found by tag that the state does not know.

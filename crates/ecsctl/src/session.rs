@@ -80,11 +80,17 @@ impl Session {
                 Ami::Ssm(p) => Some(p.clone()),
                 Ami::Id(_) => None,
             },
+            instance_type: Some(self.stack.cluster.instance_type.clone()),
+            ami_id: match &self.stack.cluster.ami {
+                Ami::Id(id) => Some(id.clone()),
+                Ami::Ssm(_) => None,
+            },
+            key_name: self.stack.cluster.key_name.clone(),
         };
         let data = provider
             .data(&query)
             .await
-            .context("looking up availability zones and the AMI")?;
+            .context("looking up availability zones, the instance type, the AMI and the key pair")?;
         remember_data(&mut self.state, &data);
         Ok(data)
     }

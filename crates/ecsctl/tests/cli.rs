@@ -479,3 +479,164 @@ async fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(leftovers("saved").await, Vec::<String>::new());
 }
+
+/// A temp dir holding `stack.toml`: `src` with its stack renamed to `name` (the first
+/// `name = ` line is the [stack] table's).
+fn stack_dir_from(src: &str, name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut done = false;
+    let text: Vec<String> = src
+        .lines()
+        .map(|l| {
+            if !done && l.trim_start().starts_with("name") && l.contains('=') {
+                done = true;
+                format!("name = \"{name}\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(dir.path().join("stack.toml"), text.join("\n") + "\n").unwrap();
+    dir
+}
+
+/// Every shipped example applies, plans empty and destroys with the AWS behaviour layer on
+/// (names and characters AWS refuses, an arm64 instance type on an x86_64 image, a key
+/// pair a fresh account does not have, the ordering AWS enforces).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_example_applies_plans_empty_and_destroys() {
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 3, "{examples:?}");
+    for (i, path) in examples.iter().enumerate() {
+        let stack = format!("ex{i}");
+        let mut src = std::fs::read_to_string(path).unwrap();
+        if let Some(arn) = src
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("certificate_arn = "))
+            .map(|v| v.trim_matches('"').to_string())
+        {
+            // The example says to put one's own certificate there: the emulator's ACM
+            // issues one, as a user would.
+            src = src.replace(&arn, &moto_certificate("app.example.com"));
+        }
+        let dir = stack_dir_from(&src, &stack);
+        let d = dir.path();
+        let what = path.file_name().unwrap().to_string_lossy().to_string();
+        let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+        assert_eq!(r.code, 0, "{what}: apply\n{}\n{}", r.stdout, r.stderr);
+        let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
+        assert_eq!(r.code, 0, "{what}: plan after apply\n{}\n{}", r.stdout, r.stderr);
+        let r = ecsctl(d, &["destroy", "--auto-approve"]);
+        assert_eq!(r.code, 0, "{what}: destroy\n{}\n{}", r.stdout, r.stderr);
+        assert_eq!(leftovers(&stack).await, Vec::<String>::new(), "{what}");
+    }
+}
+
+/// The https example runs Graviton instances: the image must be the arm64 one, or Auto
+/// Scaling refuses the launch template.
+#[test]
+fn an_arm64_instance_type_gets_the_arm64_image() {
+    let src = std::fs::read_to_string(repo().join("examples/https.toml")).unwrap();
+    assert!(src.contains("m7g."), "the example no longer uses Graviton");
+    let dir = stack_dir_from(&src, "graviton");
+    let r = ecsctl(dir.path(), &["plan", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let text = plan.to_string();
+    let image = text
+        .split("\"image_id\"")
+        .nth(1)
+        .and_then(|s| s.split('"').nth(1))
+        .expect("an image_id in the plan")
+        .to_string();
+    let conf = futures_block(Moto::get().sdk_config());
+    let arch = futures_block(async {
+        aws_sdk_ec2::Client::new(&conf)
+            .describe_images()
+            .image_ids(&image)
+            .send()
+            .await
+            .unwrap()
+            .images()[0]
+            .architecture()
+            .map(|a| a.as_str().to_string())
+    });
+    assert_eq!(arch.as_deref(), Some("arm64"), "{image}");
+}
+
+/// A certificate issued by the emulator's ACM (through boto3, which moto brings along).
+fn moto_certificate(domain: &str) -> String {
+    let script = format!(
+        "import boto3; print(boto3.client('acm', endpoint_url='{}', region_name='eu-west-2', \
+         aws_access_key_id='testing', aws_secret_access_key='testing')\
+         .request_certificate(DomainName='{domain}')['CertificateArn'])",
+        Moto::get().url()
+    );
+    let out = Command::new(std::env::var("ECSCTL_PYTHON").unwrap_or_else(|_| "python3".into()))
+        .args(["-c", &script])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn futures_block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// A key pair the account does not have is refused at plan time, by name, with what to do.
+#[test]
+fn a_missing_key_pair_is_refused_at_plan() {
+    let dir = stack_dir("nokey");
+    edit(dir.path(), "# key_name  = \"eHa\"", "key_name  = \"no-such-key\"");
+    let r = ecsctl(dir.path(), &["plan"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("key pair `no-such-key` does not exist"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("create-key-pair"), "{}", r.stderr);
+}
+
+/// As many stack tags as validate accepts apply on AWS: task definitions carry one more
+/// tag than the rest (50 at most per ECS resource), and Route53 takes 10 tags a call.
+#[test]
+fn the_most_tags_validate_accepts_apply() {
+    let dir = stack_dir("tagged");
+    let d = dir.path();
+    let mut most = 0;
+    for n in (40..=50).rev() {
+        let tags: String = (0..n).map(|i| format!("t{i:02} = \"v{i}\"\n")).collect();
+        let src = std::fs::read_to_string(repo().join("stack.toml.example"))
+            .unwrap()
+            .replacen("name = \"hello\"", "name = \"tagged\"", 1);
+        let src = src.replacen("[stack.tags]\n", &format!("[stack.tags]\n{tags}"), 1);
+        // No instances: moto counts the `aws:autoscaling:groupName` tag it puts on an
+        // instance against the 50, AWS does not (API reference, Tag: the `aws:` prefix
+        // does not count).
+        let src = src
+            .replacen("min_size         = 1", "min_size         = 0", 1)
+            .replacen("desired_capacity = 1", "desired_capacity = 0", 1);
+        assert!(src.contains("t00 = "), "the example has no [stack.tags] table");
+        std::fs::write(d.join("stack.toml"), src).unwrap();
+        if ecsctl(d, &["validate"]).code == 0 {
+            most = n;
+            break;
+        }
+    }
+    assert!(most >= 40, "validate refuses even 40 tags");
+    let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+    assert_eq!(r.code, 0, "{most} tags:\n{}\n{}", r.stdout, r.stderr);
+    let r = ecsctl(d, &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}

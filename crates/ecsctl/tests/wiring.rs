@@ -151,6 +151,12 @@ async fn the_applied_example_is_wired_correctly() {
             .map(|t| t.as_str()),
         Some("required")
     );
+    // Bridge-mode containers are one hop from the instance: they cannot reach its role.
+    assert_eq!(
+        data.metadata_options()
+            .and_then(|m| m.http_put_response_hop_limit()),
+        Some(1)
+    );
     assert_eq!(
         data.block_device_mappings()[0]
             .ebs()

@@ -1,4 +1,5 @@
-//! Data lookups: availability zones, the AMI from SSM, region and account.
+//! Data lookups: availability zones that offer the instance type, the AMI from SSM for the
+//! instance type's architecture, the key pair, region and account.
 //!
 //! The zones and the AMI are looked up only when the query asks for them; the region comes
 //! from the clients and the account from STS (which also proves the credentials work
@@ -12,19 +13,40 @@ use ecsctl_provider::{DataQuery, ErrorClass, ProviderError};
 use super::ec2::filter;
 
 pub async fn lookup(aws: &Clients, q: &DataQuery) -> Result<Data, ProviderError> {
+    let arch = async {
+        match &q.instance_type {
+            Some(t) => architectures(aws, t).await.map(Some),
+            None => Ok(None),
+        }
+    };
     let azs = async {
         match q.az_count {
-            Some(n) => zones(aws, n).await.map(Some),
+            Some(n) => zones(aws, n, q.instance_type.as_deref()).await.map(Some),
             None => Ok(None),
         }
     };
+    let key = async {
+        match &q.key_name {
+            Some(k) => key_pair(aws, k).await,
+            None => Ok(()),
+        }
+    };
+    // The image depends on the instance type's architecture.
     let ami = async {
+        let arch = arch.await?;
+        let arm_only = arch
+            .as_ref()
+            .is_some_and(|a: &Vec<String>| !a.iter().any(|x| x == "x86_64") && a.iter().any(|x| x == "arm64"));
+        if let (Some(id), Some(supported)) = (&q.ami_id, &arch) {
+            image_matches(aws, id, supported, q.instance_type.as_deref().unwrap_or("")).await?;
+        }
         match &q.ami_parameter {
-            Some(p) => ami(aws, p).await.map(Some),
+            Some(p) => ami(aws, &parameter_for(p, arm_only)).await.map(Some),
             None => Ok(None),
         }
     };
-    let (azs, ami_id, account_id) = tokio::join!(azs, ami, account(aws));
+    let (azs, ami_id, key, account_id) = tokio::join!(azs, ami, key, account(aws));
+    key?;
     Ok(Data {
         azs: azs?,
         ami_id: ami_id?,
@@ -33,16 +55,156 @@ pub async fn lookup(aws: &Clients, q: &DataQuery) -> Result<Data, ProviderError>
     })
 }
 
-/// The first `count` available zone names of the region, in name order.
-async fn zones(aws: &Clients, count: usize) -> Result<Vec<String>, ProviderError> {
-    tracing::debug!(count, "DescribeAvailabilityZones");
+/// The ECS-optimised image parameters name an x86_64 image; their arm64 twin has
+/// `arm64/` before `recommended` (ECS developer guide, "Retrieving Amazon ECS-optimized
+/// Linux AMI metadata"). Other parameters are the user's choice and kept.
+fn parameter_for(parameter: &str, arm_only: bool) -> String {
+    const ECS: &str = "/aws/service/ecs/optimized-ami/";
+    if !arm_only || !parameter.starts_with(ECS) || parameter.contains("/arm64/") {
+        return parameter.to_string();
+    }
+    match parameter.find("/recommended") {
+        Some(at) => format!("{}/arm64{}", &parameter[..at], &parameter[at..]),
+        None => parameter.to_string(),
+    }
+}
+
+/// The architectures instance type `t` runs (DescribeInstanceTypes
+/// ProcessorInfo.SupportedArchitectures); a type the region does not know is refused.
+async fn architectures(aws: &Clients, t: &str) -> Result<Vec<String>, ProviderError> {
+    tracing::debug!(instance_type = t, "DescribeInstanceTypes");
     let out = aws
         .ec2
-        .describe_availability_zones()
-        .filters(filter("state", ["available"]))
+        .describe_instance_types()
+        .instance_types(aws_sdk_ec2::types::InstanceType::from(t))
         .send()
         .await
-        .map_err(|e| error::with_context(error::map(e), "while listing the availability zones"))?;
+        .map_err(|e| {
+            let e = error::map(e);
+            if e.class == ErrorClass::InvalidInput || e.class == ErrorClass::NotFound {
+                ProviderError::new(
+                    ErrorClass::InvalidInput,
+                    format!(
+                        "instance type `{t}` does not exist in region {}: check `instance_type` in [cluster] ({})",
+                        aws.region, e.message
+                    ),
+                )
+            } else {
+                error::with_context(e, "looking up the instance type")
+            }
+        })?;
+    Ok(out
+        .instance_types()
+        .first()
+        .and_then(|i| i.processor_info())
+        .map(|p| {
+            p.supported_architectures()
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// An explicit AMI must exist and be built for an architecture the instance type runs:
+/// Auto Scaling refuses the launch template otherwise ("The architecture 'arm64' of the
+/// specified instance type does not match the architecture 'x86_64' of the specified AMI").
+async fn image_matches(
+    aws: &Clients,
+    id: &str,
+    supported: &[String],
+    instance_type: &str,
+) -> Result<(), ProviderError> {
+    tracing::debug!(image = id, "DescribeImages");
+    let out = aws
+        .ec2
+        .describe_images()
+        .image_ids(id)
+        .send()
+        .await
+        .map_err(|e| error::with_context(error::map(e), &format!("looking up AMI `{id}`")))?;
+    let Some(image) = out.images().first() else {
+        return Err(ProviderError::new(
+            ErrorClass::InvalidInput,
+            format!(
+                "AMI `{id}` does not exist in region {} or is not shared with this account: check `ami` in [cluster]",
+                aws.region
+            ),
+        ));
+    };
+    let arch = image.architecture().map(|a| a.as_str()).unwrap_or("");
+    if supported.is_empty() || supported.iter().any(|s| s == arch) {
+        return Ok(());
+    }
+    Err(ProviderError::new(
+        ErrorClass::InvalidInput,
+        format!(
+            "AMI `{id}` is built for {arch} but instance type `{instance_type}` runs {}: \
+             choose an AMI for that architecture, another instance type, or leave `ami` out \
+             to use the ECS-optimised image that fits the type",
+            supported.join(", ")
+        ),
+    ))
+}
+
+/// The key pair must exist: AWS accepts a launch template naming a missing key pair and
+/// then fails every launch.
+async fn key_pair(aws: &Clients, name: &str) -> Result<(), ProviderError> {
+    tracing::debug!(key = name, "DescribeKeyPairs");
+    match aws.ec2.describe_key_pairs().key_names(name).send().await {
+        Ok(out) if !out.key_pairs().is_empty() => Ok(()),
+        Ok(_) => Err(missing_key(aws, name)),
+        Err(e) => {
+            let e = error::map(e);
+            if e.class == ErrorClass::NotFound
+                || e.code.as_deref() == Some("InvalidKeyPair.NotFound")
+            {
+                Err(missing_key(aws, name))
+            } else {
+                Err(error::with_context(e, "looking up the key pair"))
+            }
+        }
+    }
+}
+
+fn missing_key(aws: &Clients, name: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorClass::InvalidInput,
+        format!(
+            "key pair `{name}` does not exist in region {}: create or import it (EC2 console, \
+             Key pairs; or `aws ec2 create-key-pair --key-name {name}`), or remove `key_name` \
+             from [cluster] (instances need no key pair; SSH is only opened with ssh_cidrs)",
+            aws.region
+        ),
+    )
+}
+
+/// The first `count` available zone names of the region that offer `instance_type`, in
+/// name order.
+async fn zones(
+    aws: &Clients,
+    count: usize,
+    instance_type: Option<&str>,
+) -> Result<Vec<String>, ProviderError> {
+    tracing::debug!(count, "DescribeAvailabilityZones");
+    let listed = async {
+        aws.ec2
+            .describe_availability_zones()
+            .filters(filter("state", ["available"]))
+            .send()
+            .await
+            .map_err(|e| {
+                error::with_context(error::map(e), "while listing the availability zones")
+            })
+    };
+    let offered = async {
+        match instance_type {
+            Some(t) => offerings(aws, t).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (out, offered) = tokio::join!(listed, offered);
+    let (out, offered) = (out?, offered?);
     let mut names: Vec<String> = out
         .availability_zones()
         .iter()
@@ -56,7 +218,44 @@ async fn zones(aws: &Clients, count: usize) -> Result<Vec<String>, ProviderError
         .collect();
     names.sort();
     names.dedup();
+    if let (Some(offered), Some(t)) = (offered, instance_type) {
+        let all = names.clone();
+        names.retain(|n| offered.contains(n));
+        if names.len() < count {
+            let missing: Vec<&String> = all.iter().filter(|n| !offered.contains(n)).collect();
+            return Err(ProviderError::new(
+                ErrorClass::InvalidInput,
+                format!(
+                    "the stack asks for {count} availability zones but instance type `{t}` is \
+                     offered in only {} of region {}'s zones ({}; not in {}): lower `azs` in \
+                     [network] or choose another `instance_type`",
+                    names.len(),
+                    aws.region,
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") },
+                    missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
     pick(names, count, &aws.region)
+}
+
+/// The zones that offer instance type `t` (DescribeInstanceTypeOfferings).
+async fn offerings(aws: &Clients, t: &str) -> Result<Vec<String>, ProviderError> {
+    tracing::debug!(instance_type = t, "DescribeInstanceTypeOfferings");
+    let out = aws
+        .ec2
+        .describe_instance_type_offerings()
+        .location_type(aws_sdk_ec2::types::LocationType::AvailabilityZone)
+        .filters(filter("instance-type", [t]))
+        .send()
+        .await
+        .map_err(|e| error::with_context(error::map(e), "looking up where the instance type is offered"))?;
+    Ok(out
+        .instance_type_offerings()
+        .iter()
+        .filter_map(|o| o.location().map(str::to_string))
+        .collect())
 }
 
 fn pick(names: Vec<String>, count: usize, region: &str) -> Result<Vec<String>, ProviderError> {
@@ -146,6 +345,19 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn arm64_types_get_the_arm64_image_parameter() {
+        let x86 = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id";
+        assert_eq!(
+            parameter_for(x86, true),
+            "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
+        );
+        assert_eq!(parameter_for(x86, false), x86);
+        let arm = "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id";
+        assert_eq!(parameter_for(arm, true), arm);
+        assert_eq!(parameter_for("/my/own/image", true), "/my/own/image");
     }
 
     #[test]
