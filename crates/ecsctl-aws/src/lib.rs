@@ -5,6 +5,7 @@
 mod args;
 mod clients;
 mod error;
+pub mod identity;
 pub mod kinds;
 mod read_set;
 pub mod safe_create;
@@ -27,6 +28,8 @@ pub struct AwsProvider {
     pub clients: Clients,
     /// The stack name (`ecsctl:stack` tag value).
     pub stack: String,
+    /// Whose credentials these are, when [`AwsProvider::connect`] checked them.
+    pub identity: Option<identity::Identity>,
 }
 
 impl AwsProvider {
@@ -35,6 +38,7 @@ impl AwsProvider {
         AwsProvider {
             clients,
             stack: stack.to_string(),
+            identity: None,
         }
     }
 
@@ -67,14 +71,17 @@ impl AwsProvider {
         region: Option<&str>,
         settings: &RetrySettings,
     ) -> Result<Self, ProviderError> {
-        let provider = Self::from_env_with(stack, region, settings).await;
-        if provider.clients.region.is_empty() {
+        let conf = clients::load_env(region).await;
+        if conf.region().is_none_or(|r| r.as_ref().is_empty()) {
             return Err(ProviderError::new(
                 ErrorClass::InvalidInput,
                 "no AWS region: set `region` in the [stack] table, AWS_REGION, or a region in \
                  the AWS profile",
             ));
         }
+        let who = identity::check(&conf).await?;
+        let mut provider = Self::new(stack, Clients::from_conf_settings(&conf, settings, &[]));
+        provider.identity = Some(who);
         Ok(provider)
     }
 }

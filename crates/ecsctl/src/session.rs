@@ -60,7 +60,10 @@ impl Session {
         let settings = ecsctl_aws::RetrySettings::default();
         let p = AwsProvider::connect(&self.stack.name, self.stack.region.as_deref(), &settings)
             .await
-            .map_err(|e| anyhow!("{}; set `region` in [stack] or AWS_REGION", e.message))?;
+            .map_err(|e| anyhow!("{}", e.message))?;
+        if let Some(who) = &p.identity {
+            same_place(&self.state, &self.state_path, &who.account, &who.region)?;
+        }
         Ok(Arc::new(p))
     }
 
@@ -94,6 +97,42 @@ impl Session {
         remember_data(&mut self.state, &data);
         Ok(data)
     }
+}
+
+/// A state that holds resources was applied in one account and region: refuse to plan,
+/// apply or destroy it with credentials or a region that resolve elsewhere (a wrong
+/// profile would otherwise plan to create everything again, or destroy nothing).
+pub fn same_place(
+    state: &State,
+    path: &std::path::Path,
+    account: &str,
+    region: &str,
+) -> Result<()> {
+    if state.resources.is_empty() && state.deposed.is_empty() {
+        return Ok(());
+    }
+    let recorded = cached_data(state);
+    if let Some(a) = recorded.account_id.as_deref() {
+        if !account.is_empty() && a != account {
+            bail!(
+                "the state {} was applied in AWS account {a}, but the credentials are for \
+                 account {account}: use the profile or credentials of account {a} (AWS_PROFILE), \
+                 or another state file (--state) for a stack in {account}",
+                path.display()
+            );
+        }
+    }
+    if let Some(r) = recorded.region.as_deref() {
+        if !region.is_empty() && r != region {
+            bail!(
+                "the state {} was applied in region {r}, but the region is now {region}: set \
+                 `region = \"{r}\"` in [stack] or AWS_REGION={r}, or use another state file \
+                 (--state) for the stack in {region}",
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 pub fn cached_data(state: &State) -> Data {

@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 /// Logs go to stderr through tracing: `-v` info, `-vv` debug, `-vvv` trace; `RUST_LOG`
 /// overrides. Default: warnings only.
 pub fn init_logging(verbose: u8) {
+    // The SDK's own warnings (one per credential provider that found nothing, ...) are
+    // not the user's business at the default level: ecsctl says what is missing itself.
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,aws_config=error,aws_smithy_runtime=error,aws_sdk_sts=error",
         1 => "info",
         2 => "debug",
         _ => "trace",

@@ -640,3 +640,92 @@ fn the_most_tags_validate_accepts_apply() {
     let r = ecsctl(d, &["destroy", "--auto-approve"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
+
+/// `ecsctl ARGS` in `dir` with exactly `env` for AWS (no credentials unless given, no
+/// profile files, no instance metadata).
+fn ecsctl_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsctl"));
+    cmd.current_dir(dir).args(args).stdin(Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "eu-west-2")
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Run::from(cmd.output().expect("run ecsctl"))
+}
+
+#[test]
+fn no_credentials_is_one_clear_error() {
+    let dir = stack_dir("nocreds");
+    let url = AwsLike::get().url();
+    let r = ecsctl_env(dir.path(), &["plan"], &[("AWS_ENDPOINT_URL", &url)]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("no AWS credentials"), "{}", r.stderr);
+    assert!(r.stderr.contains("AWS_PROFILE"), "{}", r.stderr);
+    assert!(r.stderr.contains("aws sso login"), "{}", r.stderr);
+    assert!(!r.stderr.contains("WARN"), "SDK noise:\n{}", r.stderr);
+    assert!(!r.stderr.contains("find-orphans"), "{}", r.stderr);
+}
+
+#[test]
+fn an_endpoint_that_does_not_answer_is_named() {
+    let dir = stack_dir("noanswer");
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let r = ecsctl_env(
+        dir.path(),
+        &["plan"],
+        &[
+            ("AWS_ENDPOINT_URL", &url),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!("cannot reach AWS at {url}")),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("WARN"), "SDK noise:\n{}", r.stderr);
+}
+
+/// A state applied in one account is not planned (or applied, or destroyed) with
+/// credentials of another: the error names both.
+#[test]
+fn a_state_from_another_account_is_refused() {
+    let dir = stack_dir("elsewhere");
+    let path = dir.path().join("stack.state.json");
+    let mut state = ecsctl_state::State::new("elsewhere");
+    state.data.insert("account_id".into(), serde_json::json!("999999999999"));
+    state.data.insert("region".into(), serde_json::json!("eu-west-2"));
+    state.resources.insert(
+        "vpc.main".parse().unwrap(),
+        serde_json::from_value(serde_json::json!({"id": "vpc-0123", "args": {}, "outputs": {}}))
+            .unwrap(),
+    );
+    ecsctl_state::write(&path, &mut state).unwrap();
+    for args in [&["plan"][..], &["destroy", "--auto-approve"][..]] {
+        let r = ecsctl(dir.path(), args);
+        assert_eq!(r.code, 1, "{args:?}\n{}\n{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("account 999999999999"), "{}", r.stderr);
+        assert!(r.stderr.contains("account 123456789012"), "{}", r.stderr);
+    }
+    // Nothing was written.
+    let after = ecsctl_state::read(&path).unwrap().unwrap();
+    assert_eq!(after.serial, state.serial);
+}
