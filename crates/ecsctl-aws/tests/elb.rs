@@ -568,7 +568,30 @@ async fn delete_waits_until_the_load_balancer_is_gone() {
             )
         })
         .build();
-    let p = AwsProvider::new("w", mocked(&[&delete, &describe]).await);
+    // Its network interfaces linger after it is gone (they hold its subnets and groups).
+    let interface = || {
+        aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput::builder()
+            .network_interfaces(
+                aws_sdk_ec2::types::NetworkInterface::builder()
+                    .network_interface_id("eni-0lb")
+                    .description("ELB app/w/1")
+                    .build(),
+            )
+            .build()
+    };
+    let interfaces = mock!(aws_sdk_ec2::Client::describe_network_interfaces)
+        .match_requests(|r| {
+            r.filters()
+                .iter()
+                .any(|f| f.name() == Some("description") && f.values() == ["ELB app/w/1"])
+        })
+        .sequence()
+        .output(interface)
+        .output(|| {
+            aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput::builder().build()
+        })
+        .build();
+    let p = AwsProvider::new("w", mocked(&[&delete, &describe, &interfaces]).await);
     let notes = Notes::default();
     let options = Options::default();
     let addr = Address::new(Kind::Lb, "main");
@@ -581,7 +604,9 @@ async fn delete_waits_until_the_load_balancer_is_gone() {
     .await
     .unwrap();
     assert_eq!(describe.num_calls(), 2);
+    assert_eq!(interfaces.num_calls(), 2);
     let notes = notes.0.lock().unwrap().clone();
-    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes.len(), 2, "{notes:?}");
     assert!(notes[0].contains("to be deleted"), "{notes:?}");
+    assert!(notes[1].contains("eni-0lb"), "{notes:?}");
 }

@@ -528,6 +528,7 @@ async fn launch_template_lifecycle() {
         "user_data": "#!/bin/bash\necho ECS_CLUSTER=net-lt >> /etc/ecs/ecs.config\n",
         "key_name": null,
         "metadata_http_tokens": "required",
+        "metadata_hop_limit": 1,
         "root_volume": {"device_name": "/dev/xvda", "size_gb": 30, "volume_type": "gp3", "encrypted": true},
         "tags": env.tags(&a, "net-lt-instances"),
     });

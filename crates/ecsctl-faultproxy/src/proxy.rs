@@ -208,12 +208,19 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     let upstream = match after {
         Some((rules, up, prepared)) if upstream.status().is_success() => {
             let (head, body) = upstream.into_parts();
-            let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+            let bytes = body
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
             rules
                 .after(&req, &String::from_utf8_lossy(&bytes), &up)
                 .await;
             rules.after_prepared(prepared, &up).await;
-            Response::from_parts(head, Full::new(bytes).map_err(|never| match never {}).boxed())
+            Response::from_parts(
+                head,
+                Full::new(bytes).map_err(|never| match never {}).boxed(),
+            )
         }
         _ => upstream.map(|b| b.boxed()),
     };

@@ -129,9 +129,19 @@ pub fn lost_reply(protocol: &Protocol, request_id: &str) -> Injected {
 }
 
 /// An error a real service answers for `protocol`: its code, message and HTTP status.
-pub fn error(protocol: &Protocol, status: u16, code: &str, message: &str, request_id: &str) -> Injected {
+pub fn error(
+    protocol: &Protocol,
+    status: u16,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> Injected {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    let kind = if status.is_server_error() { "Receiver" } else { "Sender" };
+    let kind = if status.is_server_error() {
+        "Receiver"
+    } else {
+        "Sender"
+    };
     let message = xml_escape(message);
     match protocol {
         Protocol::Ec2Query => xml(status, request_id, ec2_error(code, &message, request_id)),
@@ -164,11 +174,15 @@ pub fn error(protocol: &Protocol, status: u16, code: &str, message: &str, reques
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn xml_unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 const ROUTE53_XMLNS: &str = "https://route53.amazonaws.com/doc/2013-04-01/";

@@ -464,7 +464,10 @@ mod tests {
                     depends_on(&g, &needs, &public),
                     "{needs} must be deleted before {public}"
                 );
-                assert!(depends_on(&g, &needs, &addr::igw()), "{needs} after the gateway");
+                assert!(
+                    depends_on(&g, &needs, &addr::igw()),
+                    "{needs} after the gateway"
+                );
             }
         }
     }

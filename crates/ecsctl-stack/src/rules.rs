@@ -490,7 +490,10 @@ mod tests {
         assert!(p.reason.contains("internal-"), "{p:?}");
         assert!(p.hint.contains("`api`"), "{p:?}");
         assert!(stack_name("sg").is_err());
-        assert!(stack_name("sg-web").unwrap_err().hint.contains("`web-stack`"));
+        assert!(stack_name("sg-web")
+            .unwrap_err()
+            .hint
+            .contains("`web-stack`"));
     }
 
     #[test]

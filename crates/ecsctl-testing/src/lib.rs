@@ -258,9 +258,6 @@ impl AwsLike {
     /// Container instances the layer's ECS agents left registered because their way out
     /// was cut before their instance terminated (a real account would hang on them).
     pub fn stranded(&self) -> Vec<String> {
-        self.proxy
-            .rules()
-            .map(|r| r.stranded())
-            .unwrap_or_default()
+        self.proxy.rules().map(|r| r.stranded()).unwrap_or_default()
     }
 }

@@ -90,10 +90,9 @@ impl Session {
             },
             key_name: self.stack.cluster.key_name.clone(),
         };
-        let data = provider
-            .data(&query)
-            .await
-            .context("looking up availability zones, the instance type, the AMI and the key pair")?;
+        let data = provider.data(&query).await.context(
+            "looking up availability zones, the instance type, the AMI and the key pair",
+        )?;
         remember_data(&mut self.state, &data);
         Ok(data)
     }

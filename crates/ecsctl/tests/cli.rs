@@ -444,7 +444,10 @@ async fn lifecycle_apply_edit_reapply_destroy() {
         .into_iter()
         .filter(|a| a.contains("/life/"))
         .collect();
-    assert!(stranded.is_empty(), "instances left registered: {stranded:?}");
+    assert!(
+        stranded.is_empty(),
+        "instances left registered: {stranded:?}"
+    );
     for id in &ids {
         let refused = AwsLike::get().refusals_mentioning(id);
         assert!(refused.is_empty(), "AWS would have refused: {refused:?}");
@@ -530,7 +533,11 @@ async fn every_example_applies_plans_empty_and_destroys() {
         let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
         assert_eq!(r.code, 0, "{what}: apply\n{}\n{}", r.stdout, r.stderr);
         let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
-        assert_eq!(r.code, 0, "{what}: plan after apply\n{}\n{}", r.stdout, r.stderr);
+        assert_eq!(
+            r.code, 0,
+            "{what}: plan after apply\n{}\n{}",
+            r.stdout, r.stderr
+        );
         let r = ecsctl(d, &["destroy", "--auto-approve"]);
         assert_eq!(r.code, 0, "{what}: destroy\n{}\n{}", r.stdout, r.stderr);
         assert_eq!(leftovers(&stack).await, Vec::<String>::new(), "{what}");
@@ -581,7 +588,11 @@ fn moto_certificate(domain: &str) -> String {
         .args(["-c", &script])
         .output()
         .expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -597,7 +608,11 @@ fn futures_block<F: std::future::Future>(f: F) -> F::Output {
 #[test]
 fn a_missing_key_pair_is_refused_at_plan() {
     let dir = stack_dir("nokey");
-    edit(dir.path(), "# key_name  = \"eHa\"", "key_name  = \"no-such-key\"");
+    edit(
+        dir.path(),
+        "# key_name  = \"eHa\"",
+        "key_name  = \"no-such-key\"",
+    );
     let r = ecsctl(dir.path(), &["plan"]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(
@@ -627,7 +642,10 @@ fn the_most_tags_validate_accepts_apply() {
         let src = src
             .replacen("min_size         = 1", "min_size         = 0", 1)
             .replacen("desired_capacity = 1", "desired_capacity = 0", 1);
-        assert!(src.contains("t00 = "), "the example has no [stack.tags] table");
+        assert!(
+            src.contains("t00 = "),
+            "the example has no [stack.tags] table"
+        );
         std::fs::write(d.join("stack.toml"), src).unwrap();
         if ecsctl(d, &["validate"]).code == 0 {
             most = n;
@@ -711,8 +729,12 @@ fn a_state_from_another_account_is_refused() {
     let dir = stack_dir("elsewhere");
     let path = dir.path().join("stack.state.json");
     let mut state = ecsctl_state::State::new("elsewhere");
-    state.data.insert("account_id".into(), serde_json::json!("999999999999"));
-    state.data.insert("region".into(), serde_json::json!("eu-west-2"));
+    state
+        .data
+        .insert("account_id".into(), serde_json::json!("999999999999"));
+    state
+        .data
+        .insert("region".into(), serde_json::json!("eu-west-2"));
     state.resources.insert(
         "vpc.main".parse().unwrap(),
         serde_json::from_value(serde_json::json!({"id": "vpc-0123", "args": {}, "outputs": {}}))

@@ -34,9 +34,9 @@ pub async fn lookup(aws: &Clients, q: &DataQuery) -> Result<Data, ProviderError>
     // The image depends on the instance type's architecture.
     let ami = async {
         let arch = arch.await?;
-        let arm_only = arch
-            .as_ref()
-            .is_some_and(|a: &Vec<String>| !a.iter().any(|x| x == "x86_64") && a.iter().any(|x| x == "arm64"));
+        let arm_only = arch.as_ref().is_some_and(|a: &Vec<String>| {
+            !a.iter().any(|x| x == "x86_64") && a.iter().any(|x| x == "arm64")
+        });
         if let (Some(id), Some(supported)) = (&q.ami_id, &arch) {
             image_matches(aws, id, supported, q.instance_type.as_deref().unwrap_or("")).await?;
         }
@@ -193,9 +193,7 @@ async fn zones(
             .filters(filter("state", ["available"]))
             .send()
             .await
-            .map_err(|e| {
-                error::with_context(error::map(e), "while listing the availability zones")
-            })
+            .map_err(|e| error::with_context(error::map(e), "while listing the availability zones"))
     };
     let offered = async {
         match instance_type {
@@ -231,8 +229,16 @@ async fn zones(
                      [network] or choose another `instance_type`",
                     names.len(),
                     aws.region,
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") },
-                    missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    },
+                    missing
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
         }
@@ -250,7 +256,12 @@ async fn offerings(aws: &Clients, t: &str) -> Result<Vec<String>, ProviderError>
         .filters(filter("instance-type", [t]))
         .send()
         .await
-        .map_err(|e| error::with_context(error::map(e), "looking up where the instance type is offered"))?;
+        .map_err(|e| {
+            error::with_context(
+                error::map(e),
+                "looking up where the instance type is offered",
+            )
+        })?;
     Ok(out
         .instance_type_offerings()
         .iter()

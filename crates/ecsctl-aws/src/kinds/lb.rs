@@ -697,7 +697,6 @@ pub(crate) fn int_or_str(args: &Attrs, name: &str) -> Result<String, ProviderErr
     }
 }
 
-
 /// Waits until the deleted load balancer's network interfaces are gone. AWS removes them
 /// minutes after DeleteLoadBalancer, and until then they hold its security groups and
 /// subnets (DependencyViolation); terraform-provider-aws waits the same way

@@ -272,7 +272,8 @@ async fn way_out(up: &Upstream, subnet: &str) -> bool {
             else {
                 return false;
             };
-            let available = xml_texts(&xml, "state").first().map(String::as_str) == Some("available");
+            let available =
+                xml_texts(&xml, "state").first().map(String::as_str) == Some("available");
             let Some(nat_subnet) = xml_texts(&xml, "subnetId").into_iter().next() else {
                 return false;
             };
@@ -317,7 +318,11 @@ async fn default_target(up: &Upstream, subnet: &str) -> Option<Target> {
     }
     let routes = xml_items(&xml, "routeSet").first().copied()?;
     for route in xml_items(routes, "item") {
-        if xml_texts(route, "destinationCidrBlock").first().map(String::as_str) != Some("0.0.0.0/0") {
+        if xml_texts(route, "destinationCidrBlock")
+            .first()
+            .map(String::as_str)
+            != Some("0.0.0.0/0")
+        {
             continue;
         }
         if let Some(nat) = xml_texts(route, "natGatewayId").into_iter().next() {

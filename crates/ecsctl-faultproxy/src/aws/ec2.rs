@@ -26,7 +26,8 @@ pub(crate) const SG_NAME: RuleDoc = RuleDoc {
     calls: "ec2:CreateSecurityGroup",
     behaviour: "A security group name has at most 255 characters and cannot start with `sg-` \
                 (`Group names may not be in the format sg-*.`).",
-    source: "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html \
+    source:
+        "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html \
              (GroupName); the error as reported in https://github.com/pulumi/pulumi-awsx/issues/328",
 };
 
@@ -65,18 +66,16 @@ pub(crate) async fn before(
         "AuthorizeSecurityGroupIngress" | "AuthorizeSecurityGroupEgress" => rule_descriptions(req),
         "DeleteSecurityGroup" => {
             let id = req.param("GroupId")?;
-            in_use(up, "group-id", id)
-                .await
-                .then(|| {
-                    (
-                        IN_USE_BY_ENI.name,
-                        Refusal::new(
-                            400,
-                            "DependencyViolation",
-                            format!("resource {id} has a dependent object"),
-                        ),
-                    )
-                })
+            in_use(up, "group-id", id).await.then(|| {
+                (
+                    IN_USE_BY_ENI.name,
+                    Refusal::new(
+                        400,
+                        "DependencyViolation",
+                        format!("resource {id} has a dependent object"),
+                    ),
+                )
+            })
         }
         "DeleteSubnet" => {
             let id = req.param("SubnetId")?;

@@ -25,10 +25,10 @@ pub(crate) const TARGET_GROUP_ASSOCIATION: RuleDoc = RuleDoc {
                 see the association yet: InvalidParameterException `The target group with \
                 targetGroupArn ... does not have an associated load balancer.` (refused once \
                 per target group here).",
-    source: "terraform-provider-aws internal/service/ecs/service.go retryServiceCreate (retries \
+    source: "https://github.com/trussworks/terraform-aws-ecs-service/issues/335; \
+             terraform-provider-aws internal/service/ecs/service.go retryServiceCreate (retries \
              `does not have an associated load balancer` and `verify that the ECS service role \
-             being passed has the proper permissions` for 4 minutes); \
-             https://github.com/trussworks/terraform-aws-ecs-service/issues/335",
+             being passed has the proper permissions` for 4 minutes)",
 };
 
 pub(crate) const CLUSTER_WITH_INSTANCES: RuleDoc = RuleDoc {

@@ -34,9 +34,9 @@ pub(crate) const ENIS_LINGER: RuleDoc = RuleDoc {
                 stay in its subnets, holding its security groups, for a while (minutes on AWS; \
                 the layer's `eni_linger`), so deleting those groups or subnets meets \
                 DependencyViolation until they are gone.",
-    source: "terraform-provider-aws internal/service/elbv2/load_balancer.go (cleanupALBNetworkInterfaces: \
-             \"the cleanup is asynchronous and may take time which then blocks IGW, SG or VPC on deletion\"); \
-             https://github.com/hashicorp/terraform-provider-aws/issues/40",
+    source: "https://github.com/hashicorp/terraform-provider-aws/issues/40; \
+             terraform-provider-aws internal/service/elbv2/load_balancer.go (cleanupALBNetworkInterfaces: \
+             \"the cleanup is asynchronous and may take time which then blocks IGW, SG or VPC on deletion\")",
 };
 
 pub(crate) const TAGS: RuleDoc = RuleDoc {
@@ -78,12 +78,7 @@ pub(crate) async fn before(
                 .map(|(_, v)| v)
                 .collect();
             let subnet = subnets.first()?;
-            let xml = up
-                .ec2(
-                    "DescribeSubnets",
-                    &[("SubnetId.1", subnet)],
-                )
-                .await?;
+            let xml = up.ec2("DescribeSubnets", &[("SubnetId.1", subnet)]).await?;
             let vpc = xml_texts(&xml, "vpcId").into_iter().next()?;
             let igws = up
                 .ec2(

@@ -12,7 +12,9 @@ pub(crate) fn sg_text_ok(s: &str) -> bool {
 /// naming limits): at most 50 user tags a resource, keys of 1–128 and values of 0–256
 /// characters, keys that do not start with `aws:`. `None` when `tags` fit, else the
 /// problem.
-pub(crate) fn tags_problem<'t>(tags: impl IntoIterator<Item = (&'t str, &'t str)>) -> Option<String> {
+pub(crate) fn tags_problem<'t>(
+    tags: impl IntoIterator<Item = (&'t str, &'t str)>,
+) -> Option<String> {
     let tags: Vec<(&str, &str)> = tags.into_iter().collect();
     if tags.len() > 50 {
         return Some(format!(
@@ -46,9 +48,7 @@ pub(crate) fn tags_problem<'t>(tags: impl IntoIterator<Item = (&'t str, &'t str)
 /// `Name`).
 pub(crate) fn elb_name_problem(name: &str, load_balancer: bool) -> Option<String> {
     if name.is_empty() || name.len() > 32 {
-        return Some(format!(
-            "Name '{name}' must be 1 to 32 characters long"
-        ));
+        return Some(format!("Name '{name}' must be 1 to 32 characters long"));
     }
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Some(format!(
@@ -56,10 +56,14 @@ pub(crate) fn elb_name_problem(name: &str, load_balancer: bool) -> Option<String
         ));
     }
     if name.starts_with('-') || name.ends_with('-') {
-        return Some(format!("Name '{name}' cannot begin or end with '-' character"));
+        return Some(format!(
+            "Name '{name}' cannot begin or end with '-' character"
+        ));
     }
     if load_balancer && name.starts_with("internal-") {
-        return Some(format!("Load balancer name '{name}' cannot begin with 'internal-'"));
+        return Some(format!(
+            "Load balancer name '{name}' cannot begin with 'internal-'"
+        ));
     }
     None
 }

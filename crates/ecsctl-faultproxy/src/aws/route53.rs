@@ -7,7 +7,8 @@ pub(crate) const TAGS_PER_CALL: RuleDoc = RuleDoc {
     name: "route53-tags-per-call",
     calls: "route53:ChangeTagsForResource",
     behaviour: "At most 10 tags added and 10 keys removed a call (InvalidInput).",
-    source: "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeTagsForResource.html \
+    source:
+        "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeTagsForResource.html \
              (AddTags: \"You can add a maximum of 10 tags\"; RemoveTagKeys: \"up to 10 keys\")",
 };
 

@@ -9,32 +9,34 @@ pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
     let lb_cfg = &ctx.stack.load_balancer;
     let lb = addr::lb();
     let azs = ctx.az_count();
-    g.add(resource(
-        &lb,
-        [
-            ("name", Value::str(ctx.name())),
-            ("internal", Value::Bool(false)),
-            ("type", Value::str("application")),
-            (
-                "subnet_ids",
-                Value::List(
-                    (0..azs)
-                        .map(|i| addr::public_subnet(i).attr("id"))
-                        .collect(),
+    g.add(
+        resource(
+            &lb,
+            [
+                ("name", Value::str(ctx.name())),
+                ("internal", Value::Bool(false)),
+                ("type", Value::str("application")),
+                (
+                    "subnet_ids",
+                    Value::List(
+                        (0..azs)
+                            .map(|i| addr::public_subnet(i).attr("id"))
+                            .collect(),
+                    ),
                 ),
-            ),
-            (
-                "security_group_ids",
-                Value::List(vec![addr::alb_sg().attr("id")]),
-            ),
-            ("idle_timeout", lb_cfg.idle_timeout.into()),
-            ("tags", ctx.tags(&lb, ctx.name())),
-        ],
-    )
-    // AWS refuses an internet-facing load balancer in a VPC whose internet gateway is not
-    // attached yet (InvalidSubnet "VPC ... has no internet gateway"), and on destroy the
-    // public route must outlive it while it drains.
-    .after(&addr::public_route_table()));
+                (
+                    "security_group_ids",
+                    Value::List(vec![addr::alb_sg().attr("id")]),
+                ),
+                ("idle_timeout", lb_cfg.idle_timeout.into()),
+                ("tags", ctx.tags(&lb, ctx.name())),
+            ],
+        )
+        // AWS refuses an internet-facing load balancer in a VPC whose internet gateway is not
+        // attached yet (InvalidSubnet "VPC ... has no internet gateway"), and on destroy the
+        // public route must outlive it while it drains.
+        .after(&addr::public_route_table()),
+    );
 
     for s in &ctx.stack.services {
         let tg = addr::target_group(&s.name);
