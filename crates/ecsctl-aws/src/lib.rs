@@ -268,6 +268,7 @@ impl Provider for AwsProvider {
     }
 
     async fn data(&self, query: &DataQuery) -> Result<Data, ProviderError> {
-        kinds::data::lookup(&self.clients, query).await
+        let known = self.identity.as_ref().map(|i| i.account.as_str());
+        kinds::data::lookup(&self.clients, query, known).await
     }
 }

@@ -43,14 +43,7 @@ impl Moto {
     /// [`AccountHeader`] (`ecsctl_aws::Clients::from_conf_with`) to isolate a test in an
     /// account of its own ([`next_account`]).
     pub async fn sdk_config(&self) -> SdkConfig {
-        let creds =
-            aws_credential_types::Credentials::new("testing", "testing", None, None, "moto");
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(self.url())
-            .region(aws_config::Region::new(REGION))
-            .credentials_provider(creds)
-            .load()
-            .await
+        sdk_config_at(&self.url()).await
     }
 
     /// Environment variables that point a child `ecsctl` at this server (default account;
@@ -63,6 +56,17 @@ impl Moto {
             ("AWS_REGION".into(), REGION.into()),
         ]
     }
+}
+
+/// An SDK configuration for `url` with the emulator's static credentials and the test region.
+async fn sdk_config_at(url: &str) -> SdkConfig {
+    let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "moto");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(creds)
+        .load()
+        .await
 }
 
 /// A fresh 12-digit account id, unique within this process.
@@ -232,14 +236,7 @@ impl AwsLike {
 
     /// An SDK configuration pointed at the layer (see [`Moto::sdk_config`]).
     pub async fn sdk_config(&self) -> SdkConfig {
-        let creds =
-            aws_credential_types::Credentials::new("testing", "testing", None, None, "moto");
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(self.url())
-            .region(aws_config::Region::new(REGION))
-            .credentials_provider(creds)
-            .load()
-            .await
+        sdk_config_at(&self.url()).await
     }
 
     /// The messages of the refusals so far that mention `needle` (an id, a name), with the

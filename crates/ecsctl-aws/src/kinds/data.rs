@@ -12,7 +12,13 @@ use ecsctl_provider::{DataQuery, ErrorClass, ProviderError};
 
 use super::ec2::filter;
 
-pub async fn lookup(aws: &Clients, q: &DataQuery) -> Result<Data, ProviderError> {
+/// `account`: the account already known (the identity check made at connect), else STS
+/// is asked.
+pub async fn lookup(
+    aws: &Clients,
+    q: &DataQuery,
+    account_id: Option<&str>,
+) -> Result<Data, ProviderError> {
     let arch = async {
         match &q.instance_type {
             Some(t) => architectures(aws, t).await.map(Some),
@@ -45,7 +51,13 @@ pub async fn lookup(aws: &Clients, q: &DataQuery) -> Result<Data, ProviderError>
             None => Ok(None),
         }
     };
-    let (azs, ami_id, key, account_id) = tokio::join!(azs, ami, key, account(aws));
+    let account_id = async {
+        match account_id {
+            Some(a) => Ok(a.to_string()),
+            None => account(aws).await,
+        }
+    };
+    let (azs, ami_id, key, account_id) = tokio::join!(azs, ami, key, account_id);
     key?;
     Ok(Data {
         azs: azs?,

@@ -130,7 +130,15 @@ pub(crate) async fn after(rules: &Rules, req: &Req<'_>, up: &Upstream) {
 
 /// Brings the agents of `group` in line with its instances.
 async fn reconcile(rules: &Rules, account: &str, group: &str, up: &Upstream) {
-    let running = group_instances(up, group).await;
+    // One description of the group serves its instances and, for new ones, its template.
+    let described = up
+        .autoscaling(
+            "DescribeAutoScalingGroups",
+            &[("AutoScalingGroupNames.member.1", group)],
+        )
+        .await
+        .unwrap_or_default();
+    let running = group_instances(&described);
     let key = (account.to_string(), group.to_string());
     let known: Vec<Agent> = rules.mem().agents.get(&key).cloned().unwrap_or_default();
     let mut kept = Vec::new();
@@ -156,7 +164,7 @@ async fn reconcile(rules: &Rules, account: &str, group: &str, up: &Upstream) {
         .filter(|(id, _)| !kept.iter().any(|a| a.instance == *id))
         .collect();
     if !new.is_empty() {
-        if let Some(cluster) = group_cluster(up, group).await {
+        if let Some(cluster) = group_cluster(up, &described).await {
             for (instance, _) in new {
                 let Some(subnet) = instance_subnet(up, instance).await else {
                     continue;
@@ -191,18 +199,10 @@ async fn reconcile(rules: &Rules, account: &str, group: &str, up: &Upstream) {
     rules.mem().agents.insert(key, kept);
 }
 
-/// The group's instances that are in service or starting: `(id, lifecycle state)`.
-async fn group_instances(up: &Upstream, group: &str) -> Vec<(String, Option<String>)> {
-    let Some(xml) = up
-        .autoscaling(
-            "DescribeAutoScalingGroups",
-            &[("AutoScalingGroupNames.member.1", group)],
-        )
-        .await
-    else {
-        return Vec::new();
-    };
-    let Some(instances) = xml_items(&xml, "Instances").first().copied() else {
+/// The instances of a described group that are in service or starting:
+/// `(id, lifecycle state)`.
+fn group_instances(xml: &str) -> Vec<(String, Option<String>)> {
+    let Some(instances) = xml_items(xml, "Instances").first().copied() else {
         return Vec::new();
     };
     xml_items(instances, "member")
@@ -219,14 +219,8 @@ async fn group_instances(up: &Upstream, group: &str) -> Vec<(String, Option<Stri
 }
 
 /// The cluster the group's launch template's user data names.
-async fn group_cluster(up: &Upstream, group: &str) -> Option<String> {
-    let xml = up
-        .autoscaling(
-            "DescribeAutoScalingGroups",
-            &[("AutoScalingGroupNames.member.1", group)],
-        )
-        .await?;
-    let lt = xml_items(&xml, "LaunchTemplate").first().copied()?;
+async fn group_cluster(up: &Upstream, xml: &str) -> Option<String> {
+    let lt = xml_items(xml, "LaunchTemplate").first().copied()?;
     let id = xml_texts(lt, "LaunchTemplateId").into_iter().next();
     let version = xml_texts(lt, "Version")
         .into_iter()

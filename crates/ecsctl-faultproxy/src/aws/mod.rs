@@ -102,8 +102,6 @@ pub(crate) struct Memory {
     pub stranded: Vec<(String, String)>,
     /// The agents running on each Auto Scaling group's instances, by `(account, group)`.
     pub agents: HashMap<(String, String), Vec<agent::Agent>>,
-    /// How many times each rule refused a call.
-    pub refusals: HashMap<&'static str, u64>,
     /// Every refusal so far: `(rule, message)`.
     pub refused: Vec<(&'static str, String)>,
 }
@@ -134,7 +132,11 @@ impl Rules {
 
     /// How many calls each rule refused.
     pub fn refusals(&self) -> HashMap<&'static str, u64> {
-        self.mem().refusals.clone()
+        let mut counts = HashMap::new();
+        for (rule, _) in &self.mem().refused {
+            *counts.entry(*rule).or_default() += 1;
+        }
+        counts
     }
 
     /// Every refusal so far, `(rule, message)`, oldest first.
@@ -153,10 +155,7 @@ impl Rules {
             _ => None,
         };
         let (rule, refusal) = found?;
-        let mut mem = self.mem();
-        *mem.refusals.entry(rule).or_default() += 1;
-        mem.refused.push((rule, refusal.message.clone()));
-        drop(mem);
+        self.mem().refused.push((rule, refusal.message.clone()));
         Some(refusal)
     }
 

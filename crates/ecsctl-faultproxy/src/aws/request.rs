@@ -77,17 +77,7 @@ impl<'a> Req<'a> {
 /// The texts between `<tag>` and `</tag>` in an XML document, in order. Enough for the
 /// flat answers the rules read (ids, states, descriptions); entities are decoded.
 pub(crate) fn xml_texts(xml: &str, tag: &str) -> Vec<String> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(start) = rest.find(&open) {
-        let after = &rest[start + open.len()..];
-        let Some(end) = after.find(&close) else { break };
-        out.push(unescape(&after[..end]));
-        rest = &after[end + close.len()..];
-    }
-    out
+    xml_items(xml, tag).into_iter().map(unescape).collect()
 }
 
 /// The XML elements `<tag>…</tag>` (whole, nested tags included), in order.
