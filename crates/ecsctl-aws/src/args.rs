@@ -1,5 +1,6 @@
 //! Typed access to a resource's resolved arguments, with errors that name the argument.
 
+use ecsctl_graph::{ADDRESS_TAG, REGION_TAG, STACK_TAG};
 use ecsctl_provider::{Attrs, ErrorClass, ProviderError};
 use serde_json::Value as Json;
 
@@ -102,7 +103,9 @@ pub fn tags_json<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Json {
 }
 
 /// Whether tags read from AWS mark the resource as made for `address` in the stack the
-/// `args` name (its `ecsctl:stack` and `ecsctl:address` tags).
+/// `args` name (its `ecsctl:stack` and `ecsctl:address` tags, and its `ecsctl:region` tag
+/// where the arguments carry one: IAM entities of the same stack name in another region are
+/// never ours).
 pub fn tags_match(args: &Attrs, address: &str, found: &[(String, String)]) -> bool {
     let get = |k: &str| {
         found
@@ -110,11 +113,31 @@ pub fn tags_match(args: &Attrs, address: &str, found: &[(String, String)]) -> bo
             .find(|(fk, _)| fk == k)
             .map(|(_, v)| v.as_str())
     };
-    let stack = tags(args)
-        .into_iter()
-        .find(|(k, _)| k == "ecsctl:stack")
-        .map(|(_, v)| v);
-    get("ecsctl:address") == Some(address) && get("ecsctl:stack") == stack.as_deref()
+    let wanted = tags(args);
+    let want = |k: &str| {
+        wanted
+            .iter()
+            .find(|(wk, _)| wk == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let region_agrees = match want(REGION_TAG) {
+        Some(region) => get(REGION_TAG) == Some(region),
+        None => true,
+    };
+    get(ADDRESS_TAG) == Some(address) && get(STACK_TAG) == want(STACK_TAG) && region_agrees
+}
+
+/// Whether tags read from a resource of a service global to the account (IAM, Route53) mark
+/// it as the stack's in `region`: its stack tag names `stack`, and its region tag, if it has
+/// one, `region` (resources made before the region tag existed have none).
+pub fn global_ours(found: &[(String, String)], stack: &str, region: &str) -> bool {
+    let get = |k: &str| {
+        found
+            .iter()
+            .find(|(fk, _)| fk == k)
+            .map(|(_, v)| v.as_str())
+    };
+    get(STACK_TAG) == Some(stack) && get(REGION_TAG).is_none_or(|r| r == region)
 }
 
 /// Tags read from AWS as the `tags` argument: every pair except AWS's own (`aws:` keys).

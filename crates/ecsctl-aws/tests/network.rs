@@ -153,6 +153,17 @@ impl Env {
         assert_eq!(live.outputs.get("id"), Some(&json!(c.id)));
         let found = self.find(address, args).await.expect("find after create");
         assert_eq!(found.id, c.id, "{address}: find returns the created id");
+        // Another stack's resource at the same address is never adopted (moto ignores the
+        // stack tag filter on DescribeNatGateways: only the tags themselves tell).
+        if args.get("tags").is_some() {
+            let mut other = args.clone();
+            other["tags"]["ecsctl:stack"] = json!("another-stack");
+            assert_eq!(
+                self.find(address, &other).await.map(|c| c.id),
+                None,
+                "{address}: find adopted another stack's object"
+            );
+        }
         let tagged = self.tagged_ids(address.kind).await;
         assert!(
             tagged.contains(&(address.clone(), c.id.clone())),

@@ -104,7 +104,7 @@ async fn one_listing_reads_the_state_and_finds_the_orphans() {
     // only the VPC's two attributes come on top; no DescribeVpcs by id.
     assert_eq!(calls.by_service.get("ec2"), Some(&(8 + 2)), "{calls}");
     // Kinds with nothing in the state and nothing tagged are listed, not read.
-    assert!(scan.live.get(&Kind::Subnet).is_none());
+    assert!(!scan.live.contains_key(&Kind::Subnet));
     assert_eq!(scan.tagged[&Kind::Subnet].as_ref().map(Vec::len), Ok(0));
 
     // Someone removes the stack tag: the listing misses it, the read by id does not.

@@ -9,7 +9,6 @@
 //!   [`find_orphans`] lists what is tagged for the stack but not in the state.
 //! - [`memory::MemoryProvider`] is an in-memory provider with injectable faults for tests.
 
-mod interrupt;
 pub mod memory;
 mod orphans;
 mod refresh;
@@ -17,7 +16,7 @@ mod resolve;
 mod schedule;
 mod walk;
 
-pub use interrupt::Interrupt;
+pub use ecsctl_provider::Interrupt;
 pub use orphans::{find_orphans, OrphanSearch};
 pub use refresh::{refresh, refresh_and_find_orphans, RefreshOutcome};
 pub use walk::apply;

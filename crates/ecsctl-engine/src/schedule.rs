@@ -139,10 +139,12 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Vec<Node> {
         n.old_deps = d.resource.deps.iter().cloned().collect();
         nodes.push(n);
     }
+    // Pending intents the plan deals with: creates resume them, and a destroy's delete of
+    // an interrupted create recovers it first (below).
     let created: BTreeSet<&Address> = plan
         .changes
         .iter()
-        .filter(|c| matches!(c.action, Action::Create | Action::Replace))
+        .filter(|c| matches!(c.action, Action::Create | Action::Replace) || c.resume)
         .map(|c| &c.address)
         .collect();
     for a in state.pending.keys() {
@@ -185,6 +187,12 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Vec<Node> {
             }
             Action::Update => {
                 create_node.insert(c.address.clone(), push(&mut nodes, Part::Update));
+            }
+            Action::Delete if c.resume => {
+                // Look the object up (and record it), then delete what was found.
+                let rn = push(&mut nodes, Part::Recover);
+                let dn = push(&mut nodes, Part::Delete);
+                add_edge(&mut nodes, dn, rn);
             }
             Action::Delete => {
                 push(&mut nodes, Part::Delete);

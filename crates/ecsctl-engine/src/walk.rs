@@ -30,6 +30,10 @@ pub async fn apply(
     interrupt: Interrupt,
 ) -> ApplyOutcome {
     let nodes = build(plan, &state);
+    // The interrupt also stops the provider's waiters.
+    let mut opts = opts.clone();
+    opts.provider.interrupt = interrupt.clone();
+    let opts = &opts;
     let mut run = Run::new(plan, nodes, state, store, provider, reporter, opts);
     run.walk(&interrupt).await;
     run.finish()

@@ -106,3 +106,35 @@ async fn apply_then_plan_again_is_empty_then_edits_and_destroy_apply() {
     assert!(out.state.resources.is_empty());
     assert!(run.provider.objects().is_empty());
 }
+
+// A create that made its object but failed (a wait that gave up, a lost reply) leaves an
+// intent, not a resource; destroy looks the object up and deletes it, after nothing else
+// needs it and before what it uses.
+#[tokio::test(start_paused = true)]
+async fn destroy_deletes_what_a_failed_create_made() {
+    let mut run = Run::default();
+    let desired = stack("10.0.1.0/24", "/ecsctl/t/");
+    let table = addr("route_table.private[0]");
+    run.provider.lose_reply(
+        ecsctl_engine::memory::Target::Address(table.clone()),
+        ecsctl_engine::memory::Method::Create,
+    );
+    let p = make_plan(&desired, &State::new("t"), "h1").unwrap();
+    let out = run.apply(&p, State::new("t")).await;
+    assert!(!out.is_success());
+    let state = out.state;
+    assert!(state.pending.contains_key(&table), "{state:?}");
+    assert!(!state.resources.contains_key(&table));
+    assert_eq!(kind_count(&run.provider, Kind::RouteTable), 1);
+
+    let destroy = plan_destroy(&state, "h1");
+    assert_eq!(destroy.counts(), (0, 0, 4));
+    let out = run.apply(&destroy, state).await;
+    assert!(out.is_success(), "{out:?}");
+    assert!(out.state.resources.is_empty() && out.state.pending.is_empty());
+    assert!(
+        run.provider.objects().is_empty(),
+        "{:?}",
+        run.provider.objects()
+    );
+}

@@ -207,15 +207,19 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     };
     let upstream = match after {
         Some((rules, up, prepared)) if upstream.status().is_success() => {
-            let (head, body) = upstream.into_parts();
-            let bytes = body
+            let (mut head, body) = upstream.into_parts();
+            let mut bytes = body
                 .collect()
                 .await
                 .map(|c| c.to_bytes())
                 .unwrap_or_default();
-            rules
+            let instead = rules
                 .after(&req, &String::from_utf8_lossy(&bytes), &up)
                 .await;
+            if let Some(answer) = instead {
+                bytes = Bytes::from(answer);
+                head.headers.remove(hyper::header::CONTENT_LENGTH);
+            }
             rules.after_prepared(prepared, &up).await;
             Response::from_parts(
                 head,

@@ -234,6 +234,19 @@ impl Ctx<'_> {
         tags.insert("ecsctl:address".into(), Value::String(address.to_string()));
         Value::Map(tags)
     }
+
+    /// The `tags` of a resource in a service global to the account (IAM, Route53): also
+    /// `ecsctl:region`, since the stack tag alone cannot tell one stack name's resources in
+    /// two regions apart.
+    pub fn global_tags(&self, address: &Address, name: &str) -> Value {
+        match self.tags(address, name) {
+            Value::Map(mut tags) => {
+                tags.insert(crate::REGION_TAG.into(), self.region_value());
+                Value::Map(tags)
+            }
+            other => other,
+        }
+    }
 }
 
 /// The ARN partition a region belongs to.

@@ -206,6 +206,7 @@ impl Kind {
                     ("desired_capacity", "integer"),
                     ("subnet_ids", "list of strings"),
                     ("health_check_grace_period", "integer seconds"),
+                    ("cluster", "string: the ECS cluster the instances join"),
                     TAGS,
                 ],
                 outputs: &["id", "arn"],
@@ -317,7 +318,16 @@ impl Kind {
                     TAGS,
                 ],
                 outputs: &["id", "arn", "revision"],
-                replace_on: &["*"],
+                // A revision is immutable except for its tags (ECS TagResource takes a task
+                // definition ARN): everything else registers a new revision.
+                replace_on: &[
+                    "family",
+                    "execution_role_arn",
+                    "task_role_arn",
+                    "network_mode",
+                    "requires_compatibilities",
+                    "container_definitions",
+                ],
                 create_before_destroy: true,
                 api: "ecs",
                 taggable: true,

@@ -11,6 +11,14 @@ pub mod kinds;
 mod value;
 
 pub use address::{Address, AddressError, Kind};
+
+/// The tag naming the stack a resource belongs to.
+pub const STACK_TAG: &str = "ecsctl:stack";
+/// The tag naming a resource's address in its stack.
+pub const ADDRESS_TAG: &str = "ecsctl:address";
+/// The tag naming the region an IAM entity's stack runs in: IAM is global to the account,
+/// so the stack tag alone cannot tell one stack name's entities in two regions apart.
+pub const REGION_TAG: &str = "ecsctl:region";
 pub use dot::to_dot;
 pub use expand::{expand, Data};
 pub use graph::{CycleError, Graph, Resource};

@@ -855,18 +855,23 @@ fn names_follow_the_naming_scheme() {
         arg("security_group.instances", "name"),
         Value::str("hello-instances")
     );
+    // IAM is global to the account: its names carry the region.
     assert_eq!(
         arg("iam_role.instance", "name"),
-        Value::str("hello-instance")
+        Value::str("hello-eu-west-2-instance")
     );
     assert_eq!(
         arg("iam_role.task_execution", "name"),
-        Value::str("hello-task-execution")
+        Value::str("hello-eu-west-2-task-execution")
     );
     assert_eq!(
         arg("iam_instance_profile.instance", "name"),
-        Value::str("hello-instance")
+        Value::str("hello-eu-west-2-instance")
     );
+    match &arg("iam_role.instance", "tags") {
+        Value::Map(tags) => assert_eq!(tags["ecsctl:region"], Value::str("eu-west-2")),
+        other => panic!("{other:?}"),
+    }
     assert_eq!(arg("ecs_cluster.main", "name"), Value::str("hello"));
     assert_eq!(
         arg("launch_template.instances", "name"),

@@ -93,11 +93,16 @@ pub fn plan(desired: &Graph, state: &State, stack_hash: &str) -> Result<Plan, Pl
     })
 }
 
-/// The plan that deletes everything in `state`, dependents first.
+/// The plan that deletes everything in `state`, dependents first, including what a create
+/// that failed or was interrupted may have made (its intent is pending: the engine looks
+/// it up first and deletes it if found; a failed wait leaves such objects running).
 pub fn plan_destroy(state: &State, stack_hash: &str) -> Plan {
     let changes = delete_order(state)
         .into_iter()
-        .map(|a| delete(&a, &state.resources[&a]))
+        .map(|a| match state.resources.get(&a) {
+            Some(st) => delete(&a, st),
+            None => delete_interrupted(&a, &state.pending[&a]),
+        })
         .collect();
     Plan {
         format_version: FORMAT_VERSION,
@@ -122,6 +127,21 @@ fn delete(address: &Address, st: &ResourceState) -> Change {
         diffs: vec![],
         replace_reasons: vec![],
         deps: st.deps.clone(),
+    }
+}
+
+/// The delete of an interrupted create's object, if it exists (`resume`: recovered first).
+fn delete_interrupted(address: &Address, p: &ecsctl_state::Pending) -> Change {
+    Change {
+        address: address.clone(),
+        action: Action::Delete,
+        create_before_destroy: false,
+        resume: true,
+        before: None,
+        after: None,
+        diffs: vec![],
+        replace_reasons: vec![],
+        deps: p.deps.clone(),
     }
 }
 
@@ -253,14 +273,19 @@ fn resolve(v: &Value, lookup: &dyn Fn(&Ref) -> Option<Json>) -> Value {
 /// deps); ties by address. A recorded cycle (only a damaged state can hold one) is broken
 /// at its smallest address rather than refused: deleting remains possible.
 fn delete_order(state: &State) -> Vec<Address> {
-    // dependents[a] = resources that depend on a and must therefore go first.
-    let mut waiting_on: BTreeMap<&Address, BTreeSet<&Address>> = state
-        .resources
-        .keys()
-        .map(|a| (a, BTreeSet::new()))
+    // Everything recorded, and what pending intents may have made.
+    let all: BTreeMap<&Address, &Vec<Address>> = state
+        .pending
+        .iter()
+        .map(|(a, p)| (a, &p.deps))
+        .chain(state.resources.iter().map(|(a, r)| (a, &r.deps)))
         .collect();
-    for (a, st) in &state.resources {
-        for d in &st.deps {
+    // dependents[a] = resources that depend on a and must therefore go first.
+    let mut waiting_on: BTreeMap<&Address, BTreeSet<&Address>> =
+        all.keys().map(|a| (*a, BTreeSet::new())).collect();
+    for (a, deps) in &all {
+        let a = *a;
+        for d in deps.iter() {
             if let Some(dependents) = waiting_on.get_mut(d) {
                 if d != a {
                     dependents.insert(a);
@@ -717,6 +742,36 @@ mod tests {
         let p = plan(&g, &s, "h").unwrap();
         assert_eq!(p.changes[0].action, Action::Create);
         assert!(p.changes[0].resume);
+    }
+
+    // A create whose wait failed (the group exists, its instances never joined) leaves an
+    // intent, not a resource: destroy must still delete what it made, before what it uses.
+    #[test]
+    fn destroy_deletes_what_an_interrupted_create_made() {
+        let mut s = State::new("hello");
+        s.resources.insert(
+            a("launch_template.instances"),
+            resource("lt-1", json!({}), json!({}), &[]),
+        );
+        s.pending.insert(
+            a("autoscaling_group.instances"),
+            Pending {
+                token: "t".into(),
+                since: "2024-01-01T00:00:00Z".into(),
+                args: attrs(json!({"name": "hello-instances"})),
+                deps: vec![a("launch_template.instances")],
+            },
+        );
+        let p = plan_destroy(&s, "h");
+        assert_eq!(
+            actions(&p),
+            [
+                ("autoscaling_group.instances".to_string(), Action::Delete),
+                ("launch_template.instances".to_string(), Action::Delete),
+            ]
+        );
+        assert!(p.changes[0].resume && p.changes[0].before.is_none());
+        assert!(!p.changes[1].resume);
     }
 
     #[test]

@@ -68,7 +68,9 @@ fn header(c: &Change, color: bool) -> String {
     if c.action == Action::Replace {
         let _ = write!(line, " (replace: {})", c.replace_reasons.join(", "));
     }
-    if c.resume {
+    if c.resume && c.action == Action::Delete {
+        line.push_str(" (interrupted create: deleted if it exists)");
+    } else if c.resume {
         line.push_str(" (resume interrupted create)");
     }
     line

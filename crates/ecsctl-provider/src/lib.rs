@@ -5,6 +5,10 @@
 //! Arguments and outputs follow [`ecsctl_graph::kinds`]: `args` is a resource's arguments
 //! with every reference resolved to JSON; outputs are the attributes known after create.
 
+mod interrupt;
+
+pub use interrupt::Interrupt;
+
 use async_trait::async_trait;
 use ecsctl_graph::{Address, Kind};
 use serde_json::{Map, Value as Json};
@@ -64,6 +68,8 @@ pub struct DataQuery {
     pub ami_id: Option<String>,
     /// A key pair the instances name: it must exist.
     pub key_name: Option<String>,
+    /// Zones the stack names explicitly: each must offer `instance_type`.
+    pub zone_names: Vec<String>,
 }
 
 /// A resource found by tag that the state does not know.
@@ -147,12 +153,15 @@ impl Progress for Quiet {
 /// Per-call settings from the command line.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Wait for ECS services to become stable (`--no-wait` turns it off).
+    /// Wait for ECS services to become stable and for the Auto Scaling group's minimum of
+    /// instances to join the cluster (`--no-wait` turns both off).
     pub wait_for_services: bool,
     /// The longest any single waiter may take before failing with `Timeout`.
     pub wait_timeout: Duration,
     /// How long to keep retrying a DependencyViolation on delete.
     pub dependency_timeout: Duration,
+    /// Triggered (first Ctrl-C): waiters stop waiting at once.
+    pub interrupt: Interrupt,
 }
 
 impl Default for Options {
@@ -161,6 +170,21 @@ impl Default for Options {
             wait_for_services: true,
             wait_timeout: Duration::from_secs(15 * 60),
             dependency_timeout: Duration::from_secs(10 * 60),
+            interrupt: Interrupt::new(),
+        }
+    }
+}
+
+impl Options {
+    /// The options of a run bounded by `wait_timeout`: dependency violations are retried
+    /// for at most as long as a wait may take (default 10 minutes).
+    pub fn bounded(wait_for_services: bool, wait_timeout: Duration) -> Self {
+        let d = Options::default();
+        Options {
+            wait_for_services,
+            wait_timeout,
+            dependency_timeout: d.dependency_timeout.min(wait_timeout),
+            ..d
         }
     }
 }

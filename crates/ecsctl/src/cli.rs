@@ -125,7 +125,8 @@ pub struct RunArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
-    /// Do not wait for ECS services to become stable.
+    /// Do not wait for ECS services to become stable, nor for the Auto Scaling group's
+    /// minimum of instances to join the cluster.
     #[arg(long)]
     pub no_wait: bool,
     /// How many changes may run at once.
@@ -143,6 +144,11 @@ pub struct ApplyArgs {
     /// A plan saved by `ecsctl plan --out FILE`; applied exactly, refused if stale.
     #[arg(value_name = "PLANFILE")]
     pub plan_file: Option<PathBuf>,
+    /// Look for resources tagged for this stack that the state does not track, and refuse
+    /// to create a second one at an address where one exists (`--find-orphans=false` to
+    /// skip; only with refresh).
+    #[arg(long, default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    pub find_orphans: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }

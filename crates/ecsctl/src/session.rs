@@ -89,6 +89,10 @@ impl Session {
                 Ami::Ssm(_) => None,
             },
             key_name: self.stack.cluster.key_name.clone(),
+            zone_names: match &self.stack.network.azs {
+                Azs::Names(names) => names.clone(),
+                Azs::Count(_) => Vec::new(),
+            },
         };
         let data = provider.data(&query).await.context(
             "looking up availability zones, the instance type, the AMI and the key pair",

@@ -623,6 +623,36 @@ fn a_missing_key_pair_is_refused_at_plan() {
     assert!(r.stderr.contains("create-key-pair"), "{}", r.stderr);
 }
 
+/// Zones named in `azs` must offer the instance type (moto's offerings follow AWS's:
+/// c6id.large is not offered in eu-west-2b), or the group's launches fail after apply began.
+#[test]
+fn a_named_zone_without_the_instance_type_is_refused_at_plan() {
+    let dir = stack_dir("nozone");
+    edit(
+        dir.path(),
+        "azs = 2",
+        "azs = [\"eu-west-2a\", \"eu-west-2b\"]",
+    );
+    edit(
+        dir.path(),
+        "instance_type = \"t3.small\"",
+        "instance_type = \"c6id.large\"",
+    );
+    let r = ecsctl(dir.path(), &["plan"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("instance type `c6id.large` is not offered in eu-west-2b"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("eu-west-2a, eu-west-2c"), "{}", r.stderr);
+    // (The example's comment names the same zones: edit the key's line.)
+    edit(dir.path(), "\"eu-west-2b\"]\n", "\"eu-west-2c\"]\n");
+    let r = ecsctl(dir.path(), &["plan"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}
+
 /// As many stack tags as validate accepts apply on AWS: task definitions carry one more
 /// tag than the rest (50 at most per ECS resource), and Route53 takes 10 tags a call.
 #[test]
@@ -750,4 +780,160 @@ fn a_state_from_another_account_is_refused() {
     // Nothing was written.
     let after = ecsctl_state::read(&path).unwrap().unwrap();
     assert_eq!(after.serial, state.serial);
+}
+
+/// Apply waits until the group's minimum of instances has joined the cluster. Instances in
+/// private subnets with no NAT never reach ECS (the layer's agents register only with a
+/// way out): the apply fails at the deadline saying so, instead of reporting success with
+/// nothing able to run a task.
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_waits_for_the_instances_to_join_the_cluster() {
+    // No tasks: moto runs no containers, and this is about the instances.
+    let joined = stack_dir("joins");
+    edit(joined.path(), "desired_count = 2", "desired_count = 0");
+    let r = ecsctl(joined.path(), &["apply", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let registered = aws_sdk_ecs::Client::new(&Moto::get().sdk_config().await)
+        .list_container_instances()
+        .cluster("joins")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.container_instance_arns().len(), 1);
+    let r = ecsctl(joined.path(), &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+
+    let cut = stack_dir("noway");
+    edit(cut.path(), "desired_count = 2", "desired_count = 0");
+    edit(cut.path(), "nat = \"single\"", "nat = \"none\"");
+    let r = ecsctl(
+        cut.path(),
+        &["apply", "--auto-approve", "--wait-timeout", "20s"],
+    );
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        all.contains("to join ECS cluster noway (0/1 registered"),
+        "{all}"
+    );
+    let r = ecsctl(cut.path(), &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(leftovers("noway").await, Vec::<String>::new());
+}
+
+/// IAM and Route53 are global to the account: one stack name applied in two regions must
+/// not share, adopt or report as orphans the other region's roles or private zone (both
+/// named alike), and destroying one leaves the other's.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_stack_name_in_two_regions_keeps_its_own_roles() {
+    let london = stack_dir("twin");
+    let virginia = stack_dir("twin");
+    edit(
+        virginia.path(),
+        "region = \"eu-west-2\"",
+        "region = \"us-east-1\"",
+    );
+    for d in [london.path(), virginia.path()] {
+        let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    }
+    let iam = aws_sdk_iam::Client::new(&Moto::get().sdk_config().await);
+    let roles = |list: aws_sdk_iam::operation::list_roles::ListRolesOutput| -> Vec<String> {
+        let mut names: Vec<String> = list
+            .roles()
+            .iter()
+            .map(|r| r.role_name().to_string())
+            .filter(|n| n.starts_with("twin-"))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        roles(iam.list_roles().send().await.unwrap()),
+        vec![
+            "twin-eu-west-2-instance",
+            "twin-eu-west-2-task-execution",
+            "twin-us-east-1-instance",
+            "twin-us-east-1-task-execution",
+        ]
+    );
+    // Each region's plan is empty: no orphans, nothing to adopt.
+    for d in [london.path(), virginia.path()] {
+        let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        let r = ecsctl(d, &["plan", "--json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(plan["orphans"], serde_json::json!([]), "{}", r.stdout);
+    }
+    let r = ecsctl(virginia.path(), &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        roles(iam.list_roles().send().await.unwrap()),
+        vec!["twin-eu-west-2-instance", "twin-eu-west-2-task-execution"]
+    );
+    let r = ecsctl(london.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = ecsctl(london.path(), &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(leftovers("twin").await, Vec::<String>::new());
+}
+
+/// A stack tag added later changes every resource's tags in place: no task definition
+/// revision is registered and no service redeployed for it (ECS TagResource takes a task
+/// definition ARN).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_stack_tag_changes_tags_in_place() {
+    let dir = stack_dir("retag");
+    let d = dir.path();
+    let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    edit(
+        d,
+        "Environment = \"dev\"",
+        "Environment = \"dev\"\nTeam = \"platform\"",
+    );
+    let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.contains(" 0 to add,"), "{}", r.stdout);
+    assert!(r.stdout.contains(" 0 to destroy."), "{}", r.stdout);
+    assert!(r.stdout.contains("~ task_definition.hello"), "{}", r.stdout);
+    let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(" 0 added,") && r.stdout.contains(" 0 destroyed"),
+        "{}",
+        r.stdout
+    );
+    let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+
+    let ecs = aws_sdk_ecs::Client::new(&Moto::get().sdk_config().await);
+    let revisions = ecs
+        .list_task_definitions()
+        .family_prefix("retag-hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        revisions.task_definition_arns().len(),
+        1,
+        "a revision was registered"
+    );
+    let arn = &revisions.task_definition_arns()[0];
+    let tags = ecs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == Some("Team") && t.value() == Some("platform")),
+        "{:?}",
+        tags.tags()
+    );
+    let r = ecsctl(d, &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }

@@ -388,6 +388,30 @@ fn resources_left_by_a_lost_state_are_found_and_imported() {
         v["orphans"]
     );
 
+    // Apply without the state refuses, before anything changes, instead of building a
+    // second VPC, NAT and load balancer beside the first and adopting parts of the first.
+    let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("exist in AWS but not in the state")
+            && r.stderr.contains("vpc.main")
+            && r.stderr.contains("ecsctl import"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("Apply complete"), "{}", r.stdout);
+    let r = ok(
+        ecsctl(d, &["plan", "--json"]),
+        "plan --json after the refused apply",
+    );
+    let again: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        again["orphans"].as_array().unwrap().len(),
+        v["orphans"].as_array().unwrap().len(),
+        "the refused apply made something: {}",
+        again["orphans"]
+    );
+
     let r = ok(ecsctl(d, &["import"]), "import");
     assert!(r.stdout.contains("Imported"), "{}", r.stdout);
     let after = state_of(d);

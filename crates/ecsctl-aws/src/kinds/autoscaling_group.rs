@@ -2,6 +2,11 @@
 //! the launch template (CreateAutoScalingGroup / UpdateAutoScalingGroup /
 //! DeleteAutoScalingGroup). The id is the group's name.
 //!
+//! Create (and an update that raises the minimum) waits, unless `--no-wait`, until the
+//! minimum of instances is in service and registered in the `cluster` (see `capacity`).
+//! The `cluster` argument is not a property of the group (the launch template's user data
+//! names the cluster); it is read back as it was applied.
+//!
 //! Delete forces the deletion and waits until the group is gone: its instances terminate
 //! first, and only then can the security groups and subnets they use be deleted.
 
@@ -92,6 +97,9 @@ impl Handler for AutoscalingGroup {
                     format!("Auto Scaling group {name} was created but cannot be read back; run the command again"),
                 )
             })?;
+        if call.options.wait_for_services {
+            super::capacity::wait(aws, call, name, min, cluster(args)).await?;
+        }
         Ok(created_from(&group))
     }
 
@@ -153,6 +161,10 @@ impl Handler for AutoscalingGroup {
                     .map_err(error::map)
             })
             .await?;
+            let (old_min, _, _) = sizes(old).unwrap_or((0, 0, 0));
+            if min > old_min && call.options.wait_for_services {
+                super::capacity::wait(aws, call, id, min, cluster(new)).await?;
+            }
         }
         let (set, remove) = args::tag_changes(old, new);
         if !remove.is_empty() {
@@ -293,6 +305,11 @@ pub(crate) fn is_missing(e: &ProviderError) -> bool {
             && e.message.to_ascii_lowercase().contains("not found"))
 }
 
+/// The ECS cluster the group's instances join, if the arguments name it.
+fn cluster(args: &Attrs) -> Option<&str> {
+    args.get("cluster").and_then(Json::as_str)
+}
+
 fn template(args: &Attrs) -> Result<LaunchTemplateSpecification, ProviderError> {
     Ok(LaunchTemplateSpecification::builder()
         .launch_template_id(args::str(args, "launch_template_id")?)
@@ -390,6 +407,10 @@ fn live_args(g: &AutoScalingGroup, old: &Attrs) -> Attrs {
         json!(g.health_check_grace_period().unwrap_or(0)),
     );
     a.insert("tags".into(), args::tags_json(tags_of(g)));
+    // Not a property of the group (see the module doc): as applied.
+    if let Some(c) = old.get("cluster") {
+        a.insert("cluster".into(), c.clone());
+    }
     a
 }
 

@@ -37,6 +37,12 @@ pub async fn lookup(
             None => Ok(()),
         }
     };
+    let named = async {
+        match (&q.instance_type, q.zone_names.is_empty()) {
+            (Some(t), false) => named_zones_offer(aws, &q.zone_names, t).await,
+            _ => Ok(()),
+        }
+    };
     // The image depends on the instance type's architecture.
     let ami = async {
         let arch = arch.await?;
@@ -57,8 +63,9 @@ pub async fn lookup(
             None => account(aws).await,
         }
     };
-    let (azs, ami_id, key, account_id) = tokio::join!(azs, ami, key, account_id);
+    let (azs, ami_id, key, named, account_id) = tokio::join!(azs, ami, key, named, account_id);
     key?;
+    named?;
     Ok(Data {
         azs: azs?,
         ami_id: ami_id?,
@@ -256,6 +263,37 @@ async fn zones(
         }
     }
     pick(names, count, &aws.region)
+}
+
+/// Zones the stack names must offer its instance type, or the Auto Scaling group's
+/// launches there fail (an "Unsupported" scaling activity) after apply has begun.
+async fn named_zones_offer(aws: &Clients, zones: &[String], t: &str) -> Result<(), ProviderError> {
+    let offered = offerings(aws, t).await?;
+    let missing: Vec<&str> = zones
+        .iter()
+        .filter(|z| !offered.contains(z))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut elsewhere: Vec<&str> = offered.iter().map(String::as_str).collect();
+    elsewhere.sort();
+    Err(ProviderError::new(
+        ErrorClass::InvalidInput,
+        format!(
+            "instance type `{t}` is not offered in {} (region {}; it is offered in {}): name \
+             other zones in [network] `azs`, give a count instead, or choose another \
+             `instance_type`",
+            missing.join(", "),
+            aws.region,
+            if elsewhere.is_empty() {
+                "no zone".to_string()
+            } else {
+                elsewhere.join(", ")
+            }
+        ),
+    ))
 }
 
 /// The zones that offer instance type `t` (DescribeInstanceTypeOfferings).

@@ -11,8 +11,7 @@ use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 
-pub const STACK_TAG: &str = "ecsctl:stack";
-pub const ADDRESS_TAG: &str = "ecsctl:address";
+pub use ecsctl_graph::{ADDRESS_TAG, STACK_TAG};
 
 /// Ids per Describe call (the APIs accept more; this keeps requests and replies small).
 const BATCH: usize = 100;
@@ -33,14 +32,19 @@ pub fn tag_spec(rt: ResourceType, args: &Attrs) -> TagSpecification {
         .build()
 }
 
-/// EC2 tags as the `tags` argument's JSON (sorted by key).
-pub fn tags_json(tags: &[Tag]) -> Json {
+/// EC2 tags as key/value pairs (sorted by key).
+pub fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = tags
         .iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
         .collect();
     pairs.sort();
-    args::tags_json(pairs)
+    pairs
+}
+
+/// EC2 tags as the `tags` argument's JSON (sorted by key).
+pub fn tags_json(tags: &[Tag]) -> Json {
+    args::tags_json(pairs(tags))
 }
 
 pub fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
@@ -61,11 +65,11 @@ pub fn owner_filters(args: &Attrs) -> Vec<Filter> {
     }
 }
 
-/// Whether the tags say the resource is the one at the call's address.
-pub fn is_at(tags: &[Tag], call: &Call<'_>) -> bool {
-    let address = call.address.to_string();
-    tags.iter()
-        .any(|t| t.key() == Some(ADDRESS_TAG) && t.value() == Some(address.as_str()))
+/// Whether the tags say the resource is the one at the call's address in the stack the
+/// arguments name: both `ecsctl:address` and `ecsctl:stack` must match (the listing's tag
+/// filter is not trusted alone; moto, for one, ignores it on DescribeNatGateways).
+pub fn is_at(tags: &[Tag], call: &Call<'_>, args: &Attrs) -> bool {
+    args::tags_match(args, &call.address.to_string(), &pairs(tags))
 }
 
 /// The `ecsctl:stack` tag of the arguments.

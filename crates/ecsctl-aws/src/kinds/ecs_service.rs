@@ -290,6 +290,47 @@ struct Shown {
     polls: usize,
     events: HashSet<String>,
     tasks: HashSet<String>,
+    /// Stopped tasks' reasons shown so far, oldest first (the failure message repeats the
+    /// last few).
+    reasons: Vec<String>,
+}
+
+/// How many stopped tasks' reasons and service events a failed deployment's message names.
+const FAILURE_DETAILS: usize = 3;
+
+/// The id of the deployment a CreateService or UpdateService answer started: the PRIMARY one.
+fn started_deployment(s: Option<&Service>) -> Option<String> {
+    s?.deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .and_then(|d| d.id())
+        .map(str::to_string)
+}
+
+/// The error for a deployment that will not become stable: what happened, then the last
+/// stopped tasks' reasons and service events, so the cause is in the message itself.
+fn deployment_failed(what: String, s: &Service, shown: &Shown) -> ProviderError {
+    let mut message = what;
+    let reasons: Vec<&str> = shown
+        .reasons
+        .iter()
+        .rev()
+        .take(FAILURE_DETAILS)
+        .map(String::as_str)
+        .collect();
+    if !reasons.is_empty() {
+        message.push_str(&format!("; stopped tasks: {}", reasons.join(" | ")));
+    }
+    let events: Vec<&str> = s
+        .events()
+        .iter()
+        .take(FAILURE_DETAILS)
+        .filter_map(|e| e.message())
+        .collect();
+    if !events.is_empty() {
+        message.push_str(&format!("; last service events: {}", events.join(" | ")));
+    }
+    ProviderError::new(ErrorClass::Other, message)
 }
 
 fn epoch_secs(t: SystemTime) -> i64 {
@@ -306,6 +347,7 @@ async fn poll_stable(
     service: &str,
     shown: &Mutex<Shown>,
     started: i64,
+    ours: Option<&str>,
 ) -> Result<Poll<()>, ProviderError> {
     let found = describe(aws, cluster, &[service.to_string()]).await?;
     let Some(s) = found.into_iter().next() else {
@@ -341,18 +383,49 @@ async fn poll_stable(
 
     let deployments = s.deployments();
     let primary = deployments.iter().find(|d| d.status() == Some("PRIMARY"));
-    if let Some(d) = primary {
-        if d.rollout_state() == Some(&DeploymentRolloutState::Failed) {
-            return Err(ProviderError::new(
-                ErrorClass::Other,
-                format!(
-                    "the deployment of {} failed: {} (the deployment circuit breaker stopped \
-                     it; see the stopped tasks' reasons above)",
-                    d.task_definition().unwrap_or(service),
-                    d.rollout_state_reason().unwrap_or("no reason given"),
-                ),
-            ));
+    let name = s.service_name().unwrap_or(service);
+    let runs = |d: Option<&aws_sdk_ecs::types::Deployment>| {
+        d.and_then(|d| d.task_definition())
+            .map(|t| t.rsplit('/').next().unwrap_or(t).to_string())
+            .unwrap_or_else(|| "nothing".to_string())
+    };
+    // Follow the deployment this apply started: after a circuit-breaker rollback ECS makes a
+    // new PRIMARY deployment of the last good revision, which becomes stable too, so the
+    // PRIMARY alone would report a rolled-back deployment as a success.
+    let target = match ours {
+        Some(id) => deployments.iter().find(|d| d.id() == Some(id)),
+        None => primary,
+    };
+    let failure = match (ours, target) {
+        (Some(id), None) => Some(format!(
+            "the deployment {id} of service {name} is gone (rolled back or replaced): ECS now \
+             runs {}",
+            runs(primary)
+        )),
+        (_, Some(d)) if d.rollout_state() == Some(&DeploymentRolloutState::Failed) => {
+            let back = match primary {
+                Some(p) if p.id() != d.id() => {
+                    format!("; ECS rolled back to {}", runs(Some(p)))
+                }
+                _ => String::new(),
+            };
+            Some(format!(
+                "the deployment of {} failed: {} (the deployment circuit breaker stopped it){back}",
+                runs(Some(d)),
+                d.rollout_state_reason().unwrap_or("no reason given"),
+            ))
         }
+        (Some(id), Some(d)) if d.status() != Some("PRIMARY") => Some(format!(
+            "the deployment {id} of service {name} ({}) was replaced by another deployment \
+             ({}) before it became stable",
+            runs(Some(d)),
+            runs(primary)
+        )),
+        _ => None,
+    };
+    if let Some(what) = failure {
+        let shown = shown.lock().unwrap_or_else(|p| p.into_inner());
+        return Err(deployment_failed(what, &s, &shown));
     }
     let stable = deployments.len() == 1
         && primary.is_some_and(|d| {
@@ -438,24 +511,27 @@ async fn report_stopped_tasks(
             let id = arn.rsplit('/').next().unwrap_or(arn);
             call.progress
                 .note(call.address, &format!("task {id} stopped: {reason}"));
+            shown.reasons.push(format!("task {id}: {reason}"));
         }
     }
     Ok(())
 }
 
 /// Wait until the service is stable (see the module doc), or fail at the deadline with
-/// class Timeout, or early when its rollout FAILED.
+/// class Timeout, or early when the deployment `ours` (the one this apply started; the
+/// PRIMARY when unknown) FAILED, is gone, or was replaced by another.
 async fn wait_stable(
     aws: &Clients,
     call: &Call<'_>,
     cluster: &str,
     service: &str,
+    ours: Option<&str>,
 ) -> Result<(), ProviderError> {
     let shown = Mutex::new(Shown::default());
     let shown = &shown;
     let started = epoch_secs(SystemTime::now());
     wait::until(call, STABLE_POLL, move || async move {
-        poll_stable(aws, call, cluster, service, shown, started).await
+        poll_stable(aws, call, cluster, service, shown, started, ours).await
     })
     .await
 }
@@ -538,7 +614,8 @@ impl Handler for EcsService {
             ProviderError::new(ErrorClass::Other, "CreateService returned no service ARN")
         })?;
         if call.options.wait_for_services {
-            wait_stable(aws, call, cluster, &created.id).await?;
+            let ours = started_deployment(out.service());
+            wait_stable(aws, call, cluster, &created.id, ours.as_deref()).await?;
         }
         Ok(created)
     }
@@ -600,8 +677,9 @@ impl Handler for EcsService {
         .iter()
         .chain(&["health_check_grace_period", "placement_strategy"])
         .all(|k| !changed(k));
+        let mut ours = None;
         if !tags_only {
-            retry_iam_propagation(call, || {
+            let out = retry_iam_propagation(call, || {
                 let req = req.clone();
                 async move {
                     tracing::debug!(service = id, "ecs UpdateService");
@@ -609,10 +687,11 @@ impl Handler for EcsService {
                 }
             })
             .await?;
+            ours = started_deployment(out.service());
         }
         retag(aws, id, old, new).await?;
         if !tags_only && call.options.wait_for_services {
-            wait_stable(aws, call, &cluster, id).await?;
+            wait_stable(aws, call, &cluster, id, ours.as_deref()).await?;
         }
         let mut out = outputs.clone();
         out.insert("id".into(), json!(id));
@@ -754,6 +833,7 @@ mod tests {
     use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
     use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
     use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+    use aws_sdk_ecs::operation::update_service::UpdateServiceOutput;
     use aws_sdk_ecs::types::{Deployment, ServiceEvent, Task};
     use aws_sdk_ecs::Client;
     use aws_smithy_mocks::{mock, Rule};
@@ -848,7 +928,7 @@ mod tests {
             progress: &notes,
             options: &options,
         };
-        wait_stable(&aws, &call, "demo", ARN).await.unwrap();
+        wait_stable(&aws, &call, "demo", ARN, None).await.unwrap();
         assert_eq!(describe.num_calls(), 3);
         let notes = notes.all();
         for event in [
@@ -897,7 +977,7 @@ mod tests {
             progress: &notes,
             options: &options,
         };
-        wait_stable(&aws, &call, "demo", ARN).await.unwrap();
+        wait_stable(&aws, &call, "demo", ARN, None).await.unwrap();
         let notes = notes.all();
         let shown: Vec<_> = notes.iter().filter(|n| n.contains("stopped:")).collect();
         assert_eq!(
@@ -920,7 +1000,9 @@ mod tests {
             progress: &ecsctl_provider::Quiet,
             options: &options,
         };
-        let err = wait_stable(&aws, &call, "demo", ARN).await.unwrap_err();
+        let err = wait_stable(&aws, &call, "demo", ARN, None)
+            .await
+            .unwrap_err();
         assert_eq!(err.class, ErrorClass::Other);
         assert!(err.message.contains("tasks failed to start"), "{err}");
         assert_eq!(describe.num_calls(), 1);
@@ -939,9 +1021,243 @@ mod tests {
             progress: &ecsctl_provider::Quiet,
             options: &options,
         };
-        let err = wait_stable(&aws, &call, "demo", ARN).await.unwrap_err();
+        let err = wait_stable(&aws, &call, "demo", ARN, None)
+            .await
+            .unwrap_err();
         assert_eq!(err.class, ErrorClass::Timeout);
         assert!(err.message.contains("1/2 tasks running"), "{err}");
+    }
+
+    /// A deployment of revision `rev` of demo-web.
+    fn revision(id: &str, status: &str, rev: u32, running: i32, rollout: &str) -> Deployment {
+        Deployment::builder()
+            .id(id)
+            .status(status)
+            .task_definition(format!(
+                "arn:aws:ecs:eu-west-2:123456789012:task-definition/demo-web:{rev}"
+            ))
+            .running_count(running)
+            .desired_count(2)
+            .rollout_state(DeploymentRolloutState::from(rollout))
+            .rollout_state_reason("ECS deployment circuit breaker: tasks failed to start.")
+            .build()
+    }
+
+    fn update_args(rev: u32) -> Attrs {
+        let mut a = Attrs::new();
+        a.insert("cluster".into(), json!("demo"));
+        a.insert(
+            "task_definition".into(),
+            json!(format!(
+                "arn:aws:ecs:eu-west-2:123456789012:task-definition/demo-web:{rev}"
+            )),
+        );
+        a.insert("desired_count".into(), json!(2));
+        a
+    }
+
+    /// UpdateService answers with the deployment it started (revision 3) as PRIMARY.
+    fn update_starts_revision_3() -> Rule {
+        mock!(Client::update_service).then_output(|| {
+            UpdateServiceOutput::builder()
+                .service(
+                    Service::builder()
+                        .service_arn(ARN)
+                        .service_name("web")
+                        .deployments(revision("ecs-svc/3", "PRIMARY", 3, 0, "IN_PROGRESS"))
+                        .deployments(revision("ecs-svc/2", "ACTIVE", 2, 2, "COMPLETED"))
+                        .build(),
+                )
+                .build()
+        })
+    }
+
+    fn one_stopped_task() -> (Rule, Rule) {
+        let list = mock!(Client::list_tasks).then_output(|| {
+            ListTasksOutput::builder()
+                .task_arns("arn:aws:ecs:eu-west-2:123456789012:task/demo/t1")
+                .build()
+        });
+        let tasks = mock!(Client::describe_tasks).then_output(|| {
+            DescribeTasksOutput::builder()
+                .tasks(
+                    Task::builder()
+                        .task_arn("arn:aws:ecs:eu-west-2:123456789012:task/demo/t1")
+                        .stopped_reason("CannotPullContainerError: pull access denied")
+                        .build(),
+                )
+                .build()
+        });
+        (list, tasks)
+    }
+
+    // The circuit breaker rolled the service back: revision 3's deployment is gone and a new
+    // PRIMARY of revision 2 is steady. The PRIMARY alone looks like a success.
+    #[tokio::test(start_paused = true)]
+    async fn a_rolled_back_update_fails_naming_the_cause() {
+        let update = update_starts_revision_3();
+        let describe = mock!(Client::describe_services)
+            .sequence()
+            .output(|| {
+                service(
+                    vec![
+                        revision("ecs-svc/3", "PRIMARY", 3, 0, "IN_PROGRESS"),
+                        revision("ecs-svc/2", "ACTIVE", 2, 2, "COMPLETED"),
+                    ],
+                    &[("e1", "(service web) has started 1 tasks: (task t1).")],
+                )
+            })
+            .output(|| {
+                service(
+                    vec![revision("ecs-svc/back", "PRIMARY", 2, 2, "COMPLETED")],
+                    &[
+                        ("e1", "(service web) has started 1 tasks: (task t1)."),
+                        ("e2", "(service web) rolling back to deployment ecs-svc/2."),
+                    ],
+                )
+            })
+            .build();
+        let (list, tasks) = one_stopped_task();
+        let aws = mock_clients(&[&update, &describe, &list, &tasks]).await;
+        let address = Address::new(Kind::EcsService, "web");
+        let options = options(Duration::from_secs(600));
+        let call = Call {
+            address: &address,
+            progress: &ecsctl_provider::Quiet,
+            options: &options,
+        };
+        let err = EcsService
+            .update(
+                &aws,
+                &call,
+                ARN,
+                &update_args(2),
+                &update_args(3),
+                &Attrs::new(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Other);
+        for part in [
+            "ecs-svc/3",
+            "now runs demo-web:2",
+            "CannotPullContainerError: pull access denied",
+            "rolling back to deployment ecs-svc/2",
+        ] {
+            assert!(err.message.contains(part), "{part} missing from: {err}");
+        }
+        assert_eq!(describe.num_calls(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_deployment_beside_its_rollback_names_both() {
+        let update = update_starts_revision_3();
+        let describe = mock!(Client::describe_services).then_output(|| {
+            service(
+                vec![
+                    revision("ecs-svc/back", "PRIMARY", 2, 1, "IN_PROGRESS"),
+                    revision("ecs-svc/3", "ACTIVE", 3, 0, "FAILED"),
+                ],
+                &[],
+            )
+        });
+        let tasks = no_stopped_tasks();
+        let aws = mock_clients(&[&update, &describe, &tasks]).await;
+        let address = Address::new(Kind::EcsService, "web");
+        let options = options(Duration::from_secs(600));
+        let call = Call {
+            address: &address,
+            progress: &ecsctl_provider::Quiet,
+            options: &options,
+        };
+        let err = EcsService
+            .update(
+                &aws,
+                &call,
+                ARN,
+                &update_args(2),
+                &update_args(3),
+                &Attrs::new(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.message.contains("deployment of demo-web:3 failed")
+                && err.message.contains("tasks failed to start")
+                && err.message.contains("rolled back to demo-web:2"),
+            "{err}"
+        );
+    }
+
+    // Someone else deployed while this apply waited: its deployment is no longer PRIMARY.
+    #[tokio::test(start_paused = true)]
+    async fn a_deployment_replaced_by_another_is_not_a_success() {
+        let update = update_starts_revision_3();
+        let describe = mock!(Client::describe_services).then_output(|| {
+            service(
+                vec![
+                    revision("ecs-svc/4", "PRIMARY", 4, 2, "COMPLETED"),
+                    revision("ecs-svc/3", "ACTIVE", 3, 0, "IN_PROGRESS"),
+                ],
+                &[],
+            )
+        });
+        let tasks = no_stopped_tasks();
+        let aws = mock_clients(&[&update, &describe, &tasks]).await;
+        let address = Address::new(Kind::EcsService, "web");
+        let options = options(Duration::from_secs(600));
+        let call = Call {
+            address: &address,
+            progress: &ecsctl_provider::Quiet,
+            options: &options,
+        };
+        let err = EcsService
+            .update(
+                &aws,
+                &call,
+                ARN,
+                &update_args(2),
+                &update_args(3),
+                &Attrs::new(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.message
+                .contains("replaced by another deployment (demo-web:4)"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_started_deployment_becoming_stable_is_a_success() {
+        let update = update_starts_revision_3();
+        let describe = mock!(Client::describe_services).then_output(|| {
+            service(
+                vec![revision("ecs-svc/3", "PRIMARY", 3, 2, "COMPLETED")],
+                &[],
+            )
+        });
+        let tasks = no_stopped_tasks();
+        let aws = mock_clients(&[&update, &describe, &tasks]).await;
+        let address = Address::new(Kind::EcsService, "web");
+        let options = options(Duration::from_secs(600));
+        let call = Call {
+            address: &address,
+            progress: &ecsctl_provider::Quiet,
+            options: &options,
+        };
+        EcsService
+            .update(
+                &aws,
+                &call,
+                ARN,
+                &update_args(2),
+                &update_args(3),
+                &Attrs::new(),
+            )
+            .await
+            .unwrap();
     }
 
     #[test]

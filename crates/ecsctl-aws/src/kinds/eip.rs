@@ -69,7 +69,7 @@ impl Handler for Eip {
         Ok(out
             .addresses()
             .iter()
-            .find(|a| ec2::is_at(a.tags(), call))
+            .find(|a| ec2::is_at(a.tags(), call, args))
             .and_then(|a| {
                 let id = a.allocation_id()?;
                 Some(Created {

@@ -497,7 +497,7 @@ impl Handler for HostedZone {
             .iter()
             .filter_map(|id| {
                 let t = tags.get(id)?;
-                let ours = t.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
+                let ours = args::global_ours(t, stack, &aws.region);
                 args::orphan(Kind::HostedZone, t, id).filter(|_| ours)
             })
             .collect())

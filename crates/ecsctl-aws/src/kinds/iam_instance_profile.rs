@@ -367,7 +367,7 @@ impl Handler for IamInstanceProfile {
             } else {
                 tag_pairs(listed.tags())
             };
-            let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
+            let ours = args::global_ours(&tags, stack, &aws.region);
             if let Some(o) = args::orphan(
                 Kind::IamInstanceProfile,
                 &tags,

@@ -617,7 +617,7 @@ impl Handler for IamRole {
                 .iter()
                 .filter_map(|role| {
                     let tags = tag_pairs(role.tags());
-                    let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
+                    let ours = args::global_ours(&tags, stack, &aws.region);
                     args::orphan(Kind::IamRole, &tags, role.role_name()?).filter(|_| ours)
                 })
                 .collect());
@@ -652,7 +652,7 @@ impl Handler for IamRole {
                     return Err(e);
                 }
             };
-            let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
+            let ours = args::global_ours(&tags, stack, &aws.region);
             if let Some(o) = args::orphan(Kind::IamRole, &tags, role.role_name()).filter(|_| ours) {
                 out.push(o);
             }

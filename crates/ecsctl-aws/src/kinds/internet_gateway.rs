@@ -62,7 +62,7 @@ impl Handler for InternetGateway {
         let Some(igw) = out
             .internet_gateways()
             .iter()
-            .find(|g| ec2::is_at(g.tags(), call))
+            .find(|g| ec2::is_at(g.tags(), call, args))
         else {
             return Ok(None);
         };

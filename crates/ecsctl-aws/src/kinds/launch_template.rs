@@ -108,7 +108,7 @@ impl Handler for LaunchTemplate {
         };
         Ok(found
             .iter()
-            .filter(|lt| ec2::is_at(lt.tags(), call))
+            .filter(|lt| ec2::is_at(lt.tags(), call, args))
             .find_map(|lt| {
                 let id = lt.launch_template_id()?;
                 Some(Created {

@@ -22,10 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
-/// The tag every resource of a stack carries with the stack's name.
-pub(crate) const STACK_TAG: &str = "ecsctl:stack";
-/// The tag every resource carries with its address.
-pub(crate) const ADDRESS_TAG: &str = "ecsctl:address";
+pub(crate) use ecsctl_graph::{ADDRESS_TAG, STACK_TAG};
 /// DescribeTags, DescribeLoadBalancers and DescribeTargetGroups take at most 20 ARNs.
 pub(crate) const ELB_BATCH: usize = 20;
 

@@ -9,6 +9,7 @@ use ecsctl_provider::{Attrs, Call, Created, Live, Orphan, ProviderError, ReadIte
 use std::collections::BTreeMap;
 
 pub mod autoscaling_group;
+pub(crate) mod capacity;
 pub mod data;
 pub mod dns_record;
 pub(crate) mod ec2;

@@ -72,7 +72,7 @@ impl Handler for NatGateway {
         let Some(id) = out
             .nat_gateways()
             .iter()
-            .filter(|n| alive(n) && ec2::is_at(n.tags(), call))
+            .filter(|n| alive(n) && ec2::is_at(n.tags(), call, args))
             .find_map(|n| n.nat_gateway_id())
         else {
             return Ok(None);
@@ -133,7 +133,7 @@ impl Handler for NatGateway {
                     .send()
                     .try_collect()
                     .await
-                    .map(|nats: Vec<Nat>| nats.into_iter().filter(|n| alive(n)).collect())
+                    .map(|nats: Vec<Nat>| nats.into_iter().filter(alive).collect())
                     .map_err(error::map)
             },
             |ids| describe(aws, ids),

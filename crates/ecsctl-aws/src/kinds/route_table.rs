@@ -102,7 +102,7 @@ impl Handler for RouteTable {
         let Some(table) = out
             .route_tables()
             .iter()
-            .find(|t| ec2::is_at(t.tags(), call))
+            .find(|t| ec2::is_at(t.tags(), call, args))
         else {
             return Ok(None);
         };

@@ -262,7 +262,7 @@ impl Handler for SecurityGroup {
         let Some(id) = out
             .security_groups()
             .iter()
-            .filter(|g| ec2::is_at(g.tags(), call))
+            .filter(|g| ec2::is_at(g.tags(), call, args))
             .find_map(|g| g.group_id())
         else {
             return Ok(None);

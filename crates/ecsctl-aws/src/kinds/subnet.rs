@@ -67,7 +67,11 @@ impl Handler for Subnet {
             .send()
             .await
             .map_err(error::map)?;
-        let Some(subnet) = out.subnets().iter().find(|s| ec2::is_at(s.tags(), call)) else {
+        let Some(subnet) = out
+            .subnets()
+            .iter()
+            .find(|s| ec2::is_at(s.tags(), call, args))
+        else {
             return Ok(None);
         };
         let id = subnet.subnet_id().ok_or_else(|| no_id("DescribeSubnets"))?;

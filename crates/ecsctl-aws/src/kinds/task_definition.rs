@@ -6,7 +6,7 @@
 //! `ecsctl:token` tag with the create intent's token: [`Handler::find`] adopts exactly the
 //! revision an interrupted create registered. Reads leave that tag out.
 
-use super::ecs_cluster::{ecs_tag_pairs, ecs_tags};
+use super::ecs_cluster::{ecs_tag_pairs, ecs_tags, retag};
 use super::iam_propagation::retry_iam_propagation;
 use crate::kinds::Handler;
 use crate::read_set::ReadSet;
@@ -425,22 +425,34 @@ impl Handler for TaskDefinition {
         Ok(None)
     }
 
+    /// Only tags change in place (the schema replaces on everything else).
     async fn update(
         &self,
-        _aws: &Clients,
+        aws: &Clients,
         _call: &Call<'_>,
         id: &str,
-        _old: &Attrs,
-        _new: &Attrs,
-        _outputs: &Attrs,
+        old: &Attrs,
+        new: &Attrs,
+        outputs: &Attrs,
     ) -> Result<Attrs, ProviderError> {
-        Err(ProviderError::new(
-            ErrorClass::InvalidInput,
-            format!(
-                "task definition revision {id} cannot change in place: any change registers \
-                 a new revision (the plan should replace it)"
-            ),
-        ))
+        let fixed = Kind::TaskDefinition
+            .schema()
+            .args
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| *name != "tags")
+            .find(|name| old.get(*name) != new.get(*name));
+        if let Some(name) = fixed {
+            return Err(ProviderError::new(
+                ErrorClass::InvalidInput,
+                format!(
+                    "task definition revision {id} cannot change `{name}` in place: that \
+                     registers a new revision (the plan should replace it)"
+                ),
+            ));
+        }
+        retag(aws, id, old, new).await?;
+        Ok(outputs.clone())
     }
 
     async fn delete(

@@ -75,7 +75,7 @@ impl Handler for Vpc {
         let Some(id) = out
             .vpcs()
             .iter()
-            .filter(|v| ec2::is_at(v.tags(), call))
+            .filter(|v| ec2::is_at(v.tags(), call, args))
             .find_map(|v| v.vpc_id())
         else {
             return Ok(None);

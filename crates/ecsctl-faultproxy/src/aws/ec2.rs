@@ -2,7 +2,7 @@
 //! security groups and subnets in use.
 
 use super::limits::{sg_text_ok, tags_problem};
-use super::request::{xml_texts, Req};
+use super::request::{xml_items, xml_texts, Req};
 use super::upstream::Upstream;
 use super::{Refusal, RuleDoc, Rules};
 use std::collections::BTreeMap;
@@ -195,4 +195,127 @@ fn tag_problem(req: &Req) -> Option<String> {
     }
     sets.values()
         .find_map(|tags| tags_problem(tags.values().map(|(k, v)| (k.as_str(), v.as_str()))))
+}
+
+pub(crate) const LAUNCH_TEMPLATE_TAGS: RuleDoc = RuleDoc {
+    name: "ec2-launch-template-tags",
+    calls: "ec2:DescribeLaunchTemplates",
+    behaviour: "A launch template's `Tags` are its current tags: CreateTags and DeleteTags on \
+                the template show in DescribeLaunchTemplates. (moto answers with the tags the \
+                template was created with; the layer answers with the current ones.)",
+    source: "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_LaunchTemplate.html \
+             (Tags: the tags for the launch template); API_CreateTags.html (launch templates \
+             are taggable resources)",
+};
+
+/// What AWS would have answered instead of `answer`, where moto answers otherwise.
+pub(crate) async fn rewrite(req: &Req<'_>, answer: &str, up: &Upstream) -> Option<String> {
+    if req.key() != "ec2:DescribeLaunchTemplates" {
+        return None;
+    }
+    let ids = xml_texts(answer, "launchTemplateId");
+    if ids.is_empty() {
+        return None;
+    }
+    let keys: Vec<String> = (1..=ids.len())
+        .map(|i| format!("Filter.1.Value.{i}"))
+        .collect();
+    let mut params: Vec<(&str, &str)> = vec![("Filter.1.Name", "resource-id")];
+    params.extend(
+        keys.iter()
+            .map(String::as_str)
+            .zip(ids.iter().map(String::as_str)),
+    );
+    let listed = up.ec2("DescribeTags", &params).await?;
+    let mut current: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for item in xml_items(&listed, "item") {
+        let one = |tag: &str| xml_texts(item, tag).into_iter().next().unwrap_or_default();
+        current
+            .entry(one("resourceId"))
+            .or_default()
+            .push((one("key"), one("value")));
+    }
+    Some(with_tag_sets(answer, &current))
+}
+
+/// `answer` with the `tagSet` of each launch template (the first after its id) holding
+/// `current`'s tags for that id.
+fn with_tag_sets(answer: &str, current: &BTreeMap<String, Vec<(String, String)>>) -> String {
+    const ID: &str = "<launchTemplateId>";
+    let mut out = String::with_capacity(answer.len());
+    let mut rest = answer;
+    while let Some(at) = rest.find(ID) {
+        let segment_end = rest[at + ID.len()..]
+            .find(ID)
+            .map_or(rest.len(), |n| at + ID.len() + n);
+        let segment = &rest[..segment_end];
+        let id = xml_texts(segment, "launchTemplateId")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let tags = current.get(&id).map(Vec::as_slice).unwrap_or_default();
+        let items: String = tags
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "<item><key>{}</key><value>{}</value></item>",
+                    escape(k),
+                    escape(v)
+                )
+            })
+            .collect();
+        match (segment.find("<tagSet>"), segment.find("</tagSet>")) {
+            (Some(open), Some(close)) if open < close => {
+                out.push_str(&segment[..open]);
+                out.push_str("<tagSet>");
+                out.push_str(&items);
+                out.push_str(&segment[close..]);
+            }
+            _ => match segment.find("<tagSet/>") {
+                Some(empty) => {
+                    out.push_str(&segment[..empty]);
+                    out.push_str(&format!("<tagSet>{items}</tagSet>"));
+                    out.push_str(&segment[empty + "<tagSet/>".len()..]);
+                }
+                None => out.push_str(segment),
+            },
+        }
+        rest = &rest[segment_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod launch_template_tests {
+    use super::*;
+
+    #[test]
+    fn each_template_gets_its_current_tags() {
+        let answer = "<r><launchTemplates>\
+            <item><launchTemplateId>lt-1</launchTemplateId><tagSet><item><key>a</key><value>1</value></item></tagSet></item>\
+            <item><launchTemplateId>lt-2</launchTemplateId><tagSet/></item>\
+            </launchTemplates></r>";
+        let mut current = BTreeMap::new();
+        current.insert(
+            "lt-1".to_string(),
+            vec![("a".into(), "1".into()), ("b".into(), "x&y".into())],
+        );
+        current.insert("lt-2".to_string(), vec![("c".into(), "3".into())]);
+        let out = with_tag_sets(answer, &current);
+        assert_eq!(
+            out,
+            "<r><launchTemplates>\
+            <item><launchTemplateId>lt-1</launchTemplateId><tagSet><item><key>a</key><value>1</value></item><item><key>b</key><value>x&amp;y</value></item></tagSet></item>\
+            <item><launchTemplateId>lt-2</launchTemplateId><tagSet><item><key>c</key><value>3</value></item></tagSet></item>\
+            </launchTemplates></r>"
+        );
+    }
 }

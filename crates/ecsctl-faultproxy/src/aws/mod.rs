@@ -61,6 +61,7 @@ pub const CATALOG: &[RuleDoc] = &[
     ec2::SG_NAME,
     ec2::TAGS,
     ec2::IN_USE_BY_ENI,
+    ec2::LAUNCH_TEMPLATE_TAGS,
     elb::NAMES,
     elb::NEEDS_IGW,
     elb::ENIS_LINGER,
@@ -159,13 +160,16 @@ impl Rules {
         Some(refusal)
     }
 
-    /// What AWS does beside answering `req` successfully with `answer`.
-    pub(crate) async fn after(&self, req: &Req<'_>, answer: &str, up: &Upstream) {
+    /// What AWS does beside answering `req` successfully with `answer`; and the answer AWS
+    /// would give instead, where moto's differs (`None`: moto's stands).
+    pub(crate) async fn after(&self, req: &Req<'_>, answer: &str, up: &Upstream) -> Option<String> {
         match req.call.service.as_str() {
             "elasticloadbalancing" => elb::after(self, req, answer, up).await,
             "autoscaling" => agent::after(self, req, up).await,
+            "ec2" => return ec2::rewrite(req, answer, up).await,
             _ => {}
         }
+        None
     }
 
     /// Facts a rule needs from the request before it is forwarded, to act after it (the

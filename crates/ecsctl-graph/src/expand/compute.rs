@@ -92,6 +92,8 @@ pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
                 ),
             ),
             ("health_check_grace_period", int(ASG_GRACE_PERIOD)),
+            // Apply waits until the minimum of instances has joined it.
+            ("cluster", Value::str(ctx.name())),
             ("tags", ctx.tags(&asg, &lt_name)),
         ],
     )

@@ -39,13 +39,27 @@ const ECR_PULL: &[&str] = &[
 
 const LOG_WRITE: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
 
+/// An IAM name: `<stack>-<region>-<suffix>`. IAM names are unique in the whole account
+/// (paths do not separate them), so the same stack name applied in two regions needs the
+/// region in the name or the second apply would find, and take over, the first's roles.
+/// Unknown until the region is (it is known at plan time, from the stack or the profile).
+fn iam_name(ctx: &Ctx, suffix: &str) -> (Value, String) {
+    match ctx.region() {
+        Some(region) => {
+            let name = format!("{}-{region}-{suffix}", ctx.name());
+            (Value::str(&name), name)
+        }
+        None => (Value::Unknown, ctx.named(suffix)),
+    }
+}
+
 pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
     let role = addr::instance_role();
-    let role_name = ctx.named("instance");
+    let (name, role_name) = iam_name(ctx, "instance");
     g.add(resource(
         &role,
         [
-            ("name", Value::str(&role_name)),
+            ("name", name.clone()),
             ("path", Value::str(IAM_PATH)),
             ("assume_role_policy", trust("ec2.amazonaws.com")),
             (
@@ -53,7 +67,7 @@ pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
                 map([("ecs-agent", document(instance_statements(ctx)))]),
             ),
             ("managed_policy_arns", Value::List(vec![])),
-            ("tags", ctx.tags(&role, &role_name)),
+            ("tags", ctx.global_tags(&role, &role_name)),
         ],
     ));
 
@@ -61,19 +75,19 @@ pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
     g.add(resource(
         &profile,
         [
-            ("name", Value::str(&role_name)),
+            ("name", name),
             ("path", Value::str(IAM_PATH)),
             ("role_name", role.attr("id")),
-            ("tags", ctx.tags(&profile, &role_name)),
+            ("tags", ctx.global_tags(&profile, &role_name)),
         ],
     ));
 
     let exec = addr::execution_role();
-    let exec_name = ctx.named("task-execution");
+    let (name, exec_name) = iam_name(ctx, "task-execution");
     g.add(resource(
         &exec,
         [
-            ("name", Value::str(&exec_name)),
+            ("name", name),
             ("path", Value::str(IAM_PATH)),
             ("assume_role_policy", trust("ecs-tasks.amazonaws.com")),
             (
@@ -81,7 +95,7 @@ pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
                 map([("task-execution", document(execution_statements(ctx)))]),
             ),
             ("managed_policy_arns", Value::List(vec![])),
-            ("tags", ctx.tags(&exec, &exec_name)),
+            ("tags", ctx.global_tags(&exec, &exec_name)),
         ],
     ));
 }

@@ -147,7 +147,8 @@ pub(super) fn expand(ctx: &Ctx, g: &mut Graph) {
                     "comment",
                     Value::String(format!("Private zone of ecsctl stack {}", ctx.name())),
                 ),
-                ("tags", ctx.tags(&zone, &dns.zone)),
+                // Route53 is global: the region tag keeps two regions' zones of one stack apart.
+                ("tags", ctx.global_tags(&zone, &dns.zone)),
             ],
         ));
     }

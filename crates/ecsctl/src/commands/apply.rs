@@ -8,8 +8,9 @@ use anyhow::{anyhow, bail, Result};
 use ecsctl_engine::{ApplyOptions, Interrupt, Op, Reporter, StateStore};
 use ecsctl_graph::Address;
 use ecsctl_plan::{Action, Plan};
-use ecsctl_provider::{Options, Provider, ProviderError};
+use ecsctl_provider::{Options, Orphan, Provider, ProviderError};
 use ecsctl_state::State;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,9 +32,19 @@ pub async fn apply(g: &Global, args: ApplyArgs) -> Result<ExitCode> {
         }
         None => {
             let planned = s
-                .make_plan(&provider, args.run.refresh.refresh, false, false)
+                .make_plan(
+                    &provider,
+                    args.run.refresh.refresh,
+                    false,
+                    args.find_orphans,
+                )
                 .await?;
             print!("{}", super::plan::human(&planned, ui::color_stdout()));
+            let orphans = planned
+                .refreshed
+                .as_ref()
+                .and_then(|r| r.orphans.as_deref());
+            refuse_duplicates(&planned.plan, orphans.unwrap_or_default(), &s.stack.name)?;
             planned.plan
         }
     };
@@ -46,6 +57,50 @@ pub async fn apply(g: &Global, args: ApplyArgs) -> Result<ExitCode> {
         "Apply",
     )
     .await
+}
+
+/// A plan that creates a resource at an address where one tagged for the stack already
+/// exists, untracked (a lost or wrong state file, another copy of the stack), would build a
+/// second stack beside the first and cross-wire them: refuse it before anything changes.
+/// Orphans at addresses the plan does not create are only shown.
+fn refuse_duplicates(plan: &Plan, orphans: &[Orphan], stack: &str) -> Result<()> {
+    if orphans.is_empty() {
+        return Ok(());
+    }
+    let creates: BTreeSet<&Address> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Create && !c.resume)
+        .map(|c| &c.address)
+        .collect();
+    let clashing: Vec<&Orphan> = orphans
+        .iter()
+        .filter(|o| creates.contains(&o.address))
+        .collect();
+    if clashing.is_empty() {
+        print!("{}", super::plan::orphans_text(orphans));
+        return Ok(());
+    }
+    let listed: Vec<String> = clashing
+        .iter()
+        .take(5)
+        .map(|o| format!("{} ({})", o.address, o.id))
+        .collect();
+    let more = clashing.len().saturating_sub(listed.len());
+    bail!(
+        "{} resource(s) tagged for stack {stack} exist in AWS but not in the state, and this \
+         plan would create a second one at their addresses: {}{}. Nothing was changed. The \
+         state file may be lost or another one in use: run `ecsctl import` to take them into \
+         this state (then plan again), point --state at the right file, or delete them by \
+         hand; --find-orphans=false skips this check",
+        clashing.len(),
+        listed.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }
 
 pub async fn destroy(g: &Global, args: DestroyArgs) -> Result<ExitCode> {
@@ -84,11 +139,7 @@ async fn run(
     }
     let options = ApplyOptions {
         parallelism: args.parallelism as usize,
-        provider: Options {
-            wait_for_services: !args.no_wait,
-            wait_timeout: args.wait_timeout,
-            ..Options::default()
-        },
+        provider: Options::bounded(!args.no_wait, args.wait_timeout),
         ..ApplyOptions::default()
     };
     let interrupt = Interrupt::new();

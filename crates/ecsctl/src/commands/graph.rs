@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 pub fn run(g: &Global) -> Result<ExitCode> {
     let stack = load_stack(g)?;
-    let data = ecsctl_state::read(&state_path(g))?
+    let data = ecsctl_state::read(state_path(g))?
         .map(|s| cached_data(&s))
         .unwrap_or_default();
     let graph = ecsctl_graph::expand(&stack, &data);

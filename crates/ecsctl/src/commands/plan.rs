@@ -83,7 +83,7 @@ pub fn human(planned: &Planned, color: bool) -> String {
     out
 }
 
-fn orphans_text(found: &[Orphan]) -> String {
+pub(crate) fn orphans_text(found: &[Orphan]) -> String {
     if found.is_empty() {
         return String::new();
     }

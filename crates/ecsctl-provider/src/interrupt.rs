@@ -1,9 +1,11 @@
-//! A cloneable "stop starting new work" signal (the CLI triggers it on the first Ctrl-C).
+//! A cloneable "stop" signal (the CLI triggers it on the first Ctrl-C): the engine starts
+//! no new change, and provider waiters stop waiting.
 
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// Triggering it stops an apply from starting new changes; calls in flight finish and
+/// Triggering it stops an apply from starting new changes and every waiter from waiting
+/// (the change it waits for was made; the next run finds it); calls in flight finish and
 /// their results are saved. Clones share the signal.
 #[derive(Clone, Debug)]
 pub struct Interrupt {
