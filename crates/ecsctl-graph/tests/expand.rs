@@ -840,9 +840,10 @@ fn names_fit_aws_limits_for_the_longest_names() {
         }
     }
     let g = expand(&stack, &Data::default());
+    // `S-V` is shortened to make room for the replacement suffix.
     assert_eq!(
         res(&g, "lb_target_group.eleven-char").args["name"],
-        Value::str("a-twenty-char-stack1-eleven-char")
+        Value::str("a-twenty-char-stack1-eleven-ff7c")
     );
 }
 
@@ -888,7 +889,7 @@ fn names_follow_the_naming_scheme() {
     assert_eq!(arg("lb.main", "name"), Value::str("hello"));
     assert_eq!(
         arg("lb_target_group.hello", "name"),
-        Value::str("hello-hello")
+        Value::str("hello-hello-21a4")
     );
     assert_eq!(
         arg("log_group.hello", "name"),
@@ -1065,4 +1066,23 @@ fn expansion_is_deterministic() {
         to_dot(&expand(&stack, &Data::default())),
         to_dot(&expand(&stack, &Data::default()))
     );
+}
+
+// A target group's name changes with what forces AWS to replace it, so its replacement is
+// created first (the listener moves to it) instead of deadlocking against the listener.
+#[test]
+fn a_target_group_is_renamed_by_what_replaces_it() {
+    let name = |stack: &Stack| {
+        res(&expand(stack, &Data::default()), "lb_target_group.hello").args["name"].clone()
+    };
+    let base = hello();
+    let mut port = hello();
+    port.services[0].container_port += 1;
+    let mut cidr = hello();
+    cidr.network.cidr = "10.1.0.0/16".parse().unwrap();
+    let mut unrelated = hello();
+    unrelated.services[0].health_check_path = "/health".into();
+    assert_ne!(name(&base), name(&port));
+    assert_ne!(name(&base), name(&cidr));
+    assert_eq!(name(&base), name(&unrelated));
 }

@@ -937,3 +937,54 @@ async fn a_new_stack_tag_changes_tags_in_place() {
     let r = ecsctl(d, &["destroy", "--auto-approve"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
+
+/// A new container port replaces the service's target group (AWS cannot change a group's
+/// port). The new group has a new name, so it is created first, the listener and the
+/// service move to it, then the old one is deleted: one run, no deadlock against the
+/// listener (which AWS would answer with ResourceInUse until the deadline).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_container_port_applies_in_one_run() {
+    let dir = stack_dir("newport");
+    let d = dir.path();
+    let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let state = |d: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("stack.state.json")).unwrap())
+            .unwrap()
+    };
+    let old_tg = state(d)["resources"]["lb_target_group.hello"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    edit(d, "\"http.server\", \"5000\"", "\"http.server\", \"5001\"");
+    edit(d, "container_port = 5000", "container_port = 5001");
+    let r = ecsctl(d, &["plan"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("+/- lb_target_group.hello"), "{}", r.stdout);
+    let r = ecsctl(
+        d,
+        &["apply", "--auto-approve", "--no-wait", "--wait-timeout", "60s"],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+
+    let st = state(d);
+    let new_tg = st["resources"]["lb_target_group.hello"]["id"].as_str().unwrap();
+    assert_ne!(new_tg, old_tg);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&Moto::get().sdk_config().await);
+    let listener = st["resources"]["lb_listener.http"]["id"].as_str().unwrap();
+    let listeners = elb
+        .describe_listeners()
+        .listener_arns(listener)
+        .send()
+        .await
+        .unwrap();
+    let forwards_to = listeners.listeners()[0].default_actions()[0].target_group_arn();
+    assert_eq!(forwards_to, Some(new_tg));
+    let old = elb.describe_target_groups().target_group_arns(&old_tg).send().await;
+    assert!(old.is_err() || old.unwrap().target_groups().is_empty(), "the old group is left");
+    let r = ecsctl(d, &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}
