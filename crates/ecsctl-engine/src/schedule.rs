@@ -17,7 +17,7 @@
 //!   create, are resolved first (adopted or forgotten).
 
 use crate::Op;
-use ecsctl_graph::Address;
+use ecsctl_graph::{Address, Kind};
 use ecsctl_plan::{Action, Plan};
 use ecsctl_state::State;
 use std::collections::{BTreeSet, HashMap};
@@ -251,6 +251,27 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Vec<Node> {
             Part::Recover => {}
         }
     }
+    // Listener rule priorities are unique per listener (AWS: PriorityInUse): the rule of a
+    // renamed service takes the priority its old rule holds, so every rule this plan creates
+    // waits for the rules it deletes (quick calls; the gap is one round trip).
+    let rule_deletes: Vec<usize> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| {
+            n.address.kind == Kind::LbListenerRule
+                && matches!(n.part, Part::Delete | Part::DeleteOld)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    for (n, node) in nodes.iter().enumerate() {
+        if node.address.kind == Kind::LbListenerRule && node.part == Part::Create {
+            for &d in &rule_deletes {
+                if nodes[d].address != node.address {
+                    edges.push((n, d));
+                }
+            }
+        }
+    }
     for (n, m) in edges {
         add_edge(&mut nodes, n, m);
     }
@@ -268,7 +289,6 @@ fn add_edge(nodes: &mut [Node], n: usize, m: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ecsctl_graph::Kind;
     use ecsctl_plan::Change;
     use ecsctl_state::ResourceState;
     use std::collections::BTreeMap;
@@ -334,6 +354,22 @@ mod tests {
         let sub = find(&nodes, "subnet.a", Part::Create);
         assert_eq!(nodes[sub].waits_for, BTreeSet::from([vpc]));
         assert!(nodes[vpc].waits_for.is_empty());
+    }
+
+    // A renamed service: its new listener rule takes the priority the old rule holds.
+    #[test]
+    fn a_new_listener_rule_waits_for_the_rules_deleted() {
+        let mut s = State::new("t");
+        in_state(&mut s, "lb_listener_rule.api", &[]);
+        let p = plan(vec![
+            change("lb_listener_rule.backend", Action::Create, &[]),
+            change("lb_listener_rule.api", Action::Delete, &[]),
+        ]);
+        let nodes = build(&p, &s);
+        let new = find(&nodes, "lb_listener_rule.backend", Part::Create);
+        let old = find(&nodes, "lb_listener_rule.api", Part::Delete);
+        assert_eq!(nodes[new].waits_for, BTreeSet::from([old]));
+        assert!(nodes[old].waits_for.is_empty());
     }
 
     #[test]

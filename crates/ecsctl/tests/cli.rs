@@ -949,8 +949,7 @@ async fn a_new_container_port_applies_in_one_run() {
     let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let state = |d: &Path| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(d.join("stack.state.json")).unwrap())
-            .unwrap()
+        serde_json::from_str(&std::fs::read_to_string(d.join("stack.state.json")).unwrap()).unwrap()
     };
     let old_tg = state(d)["resources"]["lb_target_group.hello"]["id"]
         .as_str()
@@ -961,17 +960,29 @@ async fn a_new_container_port_applies_in_one_run() {
     edit(d, "container_port = 5000", "container_port = 5001");
     let r = ecsctl(d, &["plan"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("+/- lb_target_group.hello"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("+/- lb_target_group.hello"),
+        "{}",
+        r.stdout
+    );
     let r = ecsctl(
         d,
-        &["apply", "--auto-approve", "--no-wait", "--wait-timeout", "60s"],
+        &[
+            "apply",
+            "--auto-approve",
+            "--no-wait",
+            "--wait-timeout",
+            "60s",
+        ],
     );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
 
     let st = state(d);
-    let new_tg = st["resources"]["lb_target_group.hello"]["id"].as_str().unwrap();
+    let new_tg = st["resources"]["lb_target_group.hello"]["id"]
+        .as_str()
+        .unwrap();
     assert_ne!(new_tg, old_tg);
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&Moto::get().sdk_config().await);
     let listener = st["resources"]["lb_listener.http"]["id"].as_str().unwrap();
@@ -983,8 +994,79 @@ async fn a_new_container_port_applies_in_one_run() {
         .unwrap();
     let forwards_to = listeners.listeners()[0].default_actions()[0].target_group_arn();
     assert_eq!(forwards_to, Some(new_tg));
-    let old = elb.describe_target_groups().target_group_arns(&old_tg).send().await;
-    assert!(old.is_err() || old.unwrap().target_groups().is_empty(), "the old group is left");
+    let old = elb
+        .describe_target_groups()
+        .target_group_arns(&old_tg)
+        .send()
+        .await;
+    assert!(
+        old.is_err() || old.unwrap().target_groups().is_empty(),
+        "the old group is left"
+    );
+    let r = ecsctl(d, &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}
+
+/// Renaming a path-routed service applies in one run: its new listener rule takes the
+/// priority the old rule held (AWS refuses two rules with one priority: PriorityInUse), so
+/// it is created right after the old rule is deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn renaming_a_routed_service_applies_in_one_run() {
+    let src = std::fs::read_to_string(repo().join("examples/multi-service.toml")).unwrap();
+    let dir = stack_dir_from(&src, "rename");
+    let d = dir.path();
+    let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    edit(
+        d,
+        "name              = \"api\"",
+        "name              = \"backend\"",
+    );
+    let r = ecsctl(
+        d,
+        &[
+            "apply",
+            "--auto-approve",
+            "--no-wait",
+            "--wait-timeout",
+            "60s",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("stack.state.json")).unwrap())
+            .unwrap();
+    let rule = st["resources"]["lb_listener_rule.backend"]["id"]
+        .as_str()
+        .unwrap();
+    let tg = st["resources"]["lb_target_group.backend"]["id"]
+        .as_str()
+        .unwrap();
+    // The example runs in its own region.
+    let region = st["data"]["region"].as_str().unwrap().to_string();
+    let conf = Moto::get()
+        .sdk_config()
+        .await
+        .to_builder()
+        .region(aws_types::region::Region::new(region))
+        .build();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
+    let listener = st["resources"]["lb_listener.http"]["id"].as_str().unwrap();
+    let rules = elb
+        .describe_rules()
+        .listener_arn(listener)
+        .send()
+        .await
+        .unwrap();
+    let found = rules
+        .rules()
+        .iter()
+        .find(|r| r.rule_arn() == Some(rule))
+        .expect("the backend rule on the listener");
+    assert_eq!(found.actions()[0].target_group_arn(), Some(tg));
+    assert_eq!(found.priority(), Some("10"));
     let r = ecsctl(d, &["destroy", "--auto-approve"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
