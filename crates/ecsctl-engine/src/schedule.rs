@@ -18,7 +18,7 @@
 
 use crate::Op;
 use ecsctl_graph::{Address, Kind};
-use ecsctl_plan::{Action, Plan};
+use ecsctl_plan::{effective_cbd, Action, Plan};
 use ecsctl_state::State;
 use std::collections::{BTreeSet, HashMap};
 
@@ -82,41 +82,6 @@ impl Node {
             old_deps: BTreeSet::new(),
             waits_for: BTreeSet::new(),
             dependents: BTreeSet::new(),
-        }
-    }
-}
-
-/// Whether each change runs create-before-destroy (see the module docs).
-pub(crate) fn effective_cbd(plan: &Plan) -> Vec<bool> {
-    let by_addr: HashMap<&Address, usize> = plan
-        .changes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (&c.address, i))
-        .collect();
-    let mut cbd: Vec<bool> = plan
-        .changes
-        .iter()
-        .map(|c| c.action == Action::Replace && c.create_before_destroy)
-        .collect();
-    loop {
-        let mut changed = false;
-        for (i, c) in plan.changes.iter().enumerate() {
-            if !cbd[i] {
-                continue;
-            }
-            let dtc_dep = c.deps.iter().any(|d| {
-                by_addr.get(d).is_some_and(|&j| {
-                    j != i && plan.changes[j].action == Action::Replace && !cbd[j]
-                })
-            });
-            if dtc_dep {
-                cbd[i] = false;
-                changed = true;
-            }
-        }
-        if !changed {
-            return cbd;
         }
     }
 }

@@ -11,11 +11,13 @@
 
 mod diff;
 pub mod drift;
+mod executable;
 mod file;
 mod model;
 pub mod normalize;
 pub mod render;
 
 pub use diff::{plan, plan_destroy, stable_under_update, PlanError};
+pub use executable::{effective_cbd, stuck, Stuck};
 pub use file::{load, save, PlanFileError};
 pub use model::{data_map, Action, AttrDiff, Change, Plan, StalePlan, FORMAT_VERSION};

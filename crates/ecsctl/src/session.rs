@@ -174,6 +174,22 @@ pub struct Planned {
     pub refreshed: Option<Refreshed>,
 }
 
+/// The error for a plan that cannot be carried out in one run (nothing was changed).
+pub fn refuse_stuck(plan: &ecsctl_plan::Plan, state: &State) -> Result<()> {
+    let stuck = ecsctl_plan::stuck(plan, state);
+    if stuck.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = stuck.iter().map(|s| format!("  - {s}")).collect();
+    bail!(
+        "this plan cannot be applied in one run; nothing was changed:\n{}\nhint: such a \
+         change (a new network CIDR, for one) needs the stack rebuilt: `ecsctl destroy`, then \
+         `ecsctl apply`; or apply it as a new stack (another `name`) and destroy this one \
+         once traffic has moved",
+        list.join("\n")
+    )
+}
+
 /// What an orphan search found and what it cost.
 pub struct Orphans {
     pub found: Vec<Orphan>,

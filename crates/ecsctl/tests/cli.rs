@@ -1070,3 +1070,34 @@ async fn renaming_a_routed_service_applies_in_one_run() {
     let r = ecsctl(d, &["destroy", "--auto-approve"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
+
+/// A new network CIDR replaces the VPC and everything in it, the load balancer included
+/// (it cannot move to another VPC, and its replacement needs its name): that cannot be done
+/// in one run, so plan and apply refuse it, saying why and what to do, and nothing changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_network_cidr_is_refused_before_anything_changes() {
+    let dir = stack_dir("newcidr");
+    let d = dir.path();
+    let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let before = std::fs::read_to_string(d.join("stack.state.json")).unwrap();
+    edit(d, "cidr = \"10.0.0.0/16\"", "cidr = \"10.1.0.0/16\"");
+    for args in [&["plan"][..], &["apply", "--auto-approve", "--no-wait"][..]] {
+        let r = ecsctl(d, args);
+        assert_eq!(r.code, 1, "{args:?}\n{}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("cannot be applied in one run")
+                && r.stderr.contains("lb.main")
+                && r.stderr.contains("ecsctl destroy"),
+            "{}",
+            r.stderr
+        );
+    }
+    let after = std::fs::read_to_string(d.join("stack.state.json")).unwrap();
+    assert_eq!(before, after, "the refused apply changed the state");
+    edit(d, "cidr = \"10.1.0.0/16\"", "cidr = \"10.0.0.0/16\"");
+    let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let r = ecsctl(d, &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}

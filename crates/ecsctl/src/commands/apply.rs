@@ -121,6 +121,9 @@ async fn run(
     saved_plan: bool,
     what: &str,
 ) -> Result<ExitCode> {
+    if !plan.destroy {
+        crate::session::refuse_stuck(&plan, &s.state)?;
+    }
     if plan.is_empty() {
         if what == "Apply" {
             print_outputs(&s);

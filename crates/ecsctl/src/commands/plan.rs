@@ -66,6 +66,9 @@ pub async fn run(g: &Global, args: PlanArgs) -> Result<ExitCode> {
             );
         }
     }
+    if !plan.destroy {
+        crate::session::refuse_stuck(plan, &s.state)?;
+    }
     Ok(if args.detailed_exitcode && !plan.is_empty() {
         ExitCode::from(2)
     } else {
