@@ -10,6 +10,7 @@
 use crate::model::{Action, Change, Plan};
 use crate::normalize::normalize;
 use serde_json::{json, Value as Json};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Lines longer than this break compound values into one line per leaf.
@@ -29,10 +30,22 @@ pub fn human(plan: &Plan, color: bool) -> String {
         return "No changes. Your infrastructure matches the configuration.\n".to_string();
     }
     let mut out = String::new();
+    let common = common_tags(plan);
+    if !common.is_empty() {
+        let listed: Vec<String> = common
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", compact(v)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Every resource created below that takes tags is tagged {}.\n",
+            listed.join(", ")
+        );
+    }
     for change in &plan.changes {
         out.push_str(&header(change, color));
         out.push('\n');
-        for line in body(change, color) {
+        for line in body(change, color, &common) {
             out.push_str(INDENT);
             out.push_str(&line);
             out.push('\n');
@@ -86,12 +99,45 @@ fn paint(c: &Change, padded: &str) -> String {
     }
 }
 
-fn body(c: &Change, color: bool) -> Vec<String> {
+/// The tags every create that takes tags shares (the stack's tags and `ecsctl:stack`),
+/// when at least two creates do: shown once above the plan instead of under each.
+fn common_tags(plan: &Plan) -> BTreeMap<String, Json> {
+    let mut tagged = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Create)
+        .filter_map(|c| c.after.as_ref()?.get("tags"))
+        .map(|t| t.to_tagged_json());
+    let Some(Json::Object(first)) = tagged.next() else {
+        return BTreeMap::new();
+    };
+    let mut common: BTreeMap<String, Json> = first.into_iter().collect();
+    let mut count = 1;
+    for t in tagged {
+        count += 1;
+        let Json::Object(t) = t else {
+            return BTreeMap::new();
+        };
+        common.retain(|k, v| t.get(k) == Some(v));
+    }
+    if count < 2 {
+        return BTreeMap::new();
+    }
+    common
+}
+
+fn body(c: &Change, color: bool, common: &BTreeMap<String, Json>) -> Vec<String> {
     let mut lines = Vec::new();
     match c.action {
         Action::Create => {
             for (name, value) in c.after.iter().flatten() {
-                assign_lines(name, &value.to_tagged_json(), &mut lines);
+                let mut v = value.to_tagged_json();
+                if name == "tags" {
+                    if let Json::Object(m) = &mut v {
+                        m.retain(|k, _| !common.contains_key(k));
+                    }
+                }
+                assign_lines(name, &v, &mut lines);
             }
         }
         Action::Delete => {
