@@ -233,7 +233,7 @@ async fn registered(aws: &Clients, cluster: &str) -> Result<HashSet<String>, Pro
 
 #[cfg(test)]
 mod tests {
-    use super::super::ecs_service::test_support::{mock_clients, Notes};
+    use super::super::ecs_service::test_support::{mock_clients, options, Notes};
     use super::*;
     use aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput;
     use aws_sdk_autoscaling::operation::describe_scaling_activities::DescribeScalingActivitiesOutput;
@@ -279,13 +279,6 @@ mod tests {
                 .set_activities(Some(list.clone()))
                 .build()
         })
-    }
-
-    fn options(timeout: Duration) -> Options {
-        Options {
-            wait_timeout: timeout,
-            ..Options::default()
-        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -806,6 +806,14 @@ pub(crate) mod test_support {
         Clients::from_conf_with(&conf, SharedInterceptor::new(icpt))
     }
 
+    /// Options with the wait deadline `timeout`.
+    pub(crate) fn options(timeout: std::time::Duration) -> ecsctl_provider::Options {
+        ecsctl_provider::Options {
+            wait_timeout: timeout,
+            ..ecsctl_provider::Options::default()
+        }
+    }
+
     /// A progress sink that keeps every note.
     #[derive(Default)]
     pub(crate) struct Notes(pub Mutex<Vec<String>>);
@@ -828,7 +836,7 @@ pub(crate) mod test_support {
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::{mock_clients, Notes};
+    use super::test_support::{mock_clients, options, Notes};
     use super::*;
     use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
     use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
@@ -837,7 +845,6 @@ mod tests {
     use aws_sdk_ecs::types::{Deployment, ServiceEvent, Task};
     use aws_sdk_ecs::Client;
     use aws_smithy_mocks::{mock, Rule};
-    use ecsctl_provider::Options;
 
     const ARN: &str = "arn:aws:ecs:eu-west-2:123456789012:service/demo/web";
 
@@ -871,13 +878,6 @@ mod tests {
 
     fn no_stopped_tasks() -> Rule {
         mock!(Client::list_tasks).then_output(|| ListTasksOutput::builder().build())
-    }
-
-    fn options(timeout: Duration) -> Options {
-        Options {
-            wait_timeout: timeout,
-            ..Options::default()
-        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -1056,6 +1056,27 @@ mod tests {
         a
     }
 
+    /// The service's update from revision 2 to 3, waited for.
+    async fn update_2_to_3(aws: &Clients) -> Result<Attrs, ProviderError> {
+        let address = Address::new(Kind::EcsService, "web");
+        let options = options(Duration::from_secs(600));
+        let call = Call {
+            address: &address,
+            progress: &ecsctl_provider::Quiet,
+            options: &options,
+        };
+        EcsService
+            .update(
+                aws,
+                &call,
+                ARN,
+                &update_args(2),
+                &update_args(3),
+                &Attrs::new(),
+            )
+            .await
+    }
+
     /// UpdateService answers with the deployment it started (revision 3) as PRIMARY.
     fn update_starts_revision_3() -> Rule {
         mock!(Client::update_service).then_output(|| {
@@ -1119,24 +1140,7 @@ mod tests {
             .build();
         let (list, tasks) = one_stopped_task();
         let aws = mock_clients(&[&update, &describe, &list, &tasks]).await;
-        let address = Address::new(Kind::EcsService, "web");
-        let options = options(Duration::from_secs(600));
-        let call = Call {
-            address: &address,
-            progress: &ecsctl_provider::Quiet,
-            options: &options,
-        };
-        let err = EcsService
-            .update(
-                &aws,
-                &call,
-                ARN,
-                &update_args(2),
-                &update_args(3),
-                &Attrs::new(),
-            )
-            .await
-            .unwrap_err();
+        let err = update_2_to_3(&aws).await.unwrap_err();
         assert_eq!(err.class, ErrorClass::Other);
         for part in [
             "ecs-svc/3",
@@ -1163,24 +1167,7 @@ mod tests {
         });
         let tasks = no_stopped_tasks();
         let aws = mock_clients(&[&update, &describe, &tasks]).await;
-        let address = Address::new(Kind::EcsService, "web");
-        let options = options(Duration::from_secs(600));
-        let call = Call {
-            address: &address,
-            progress: &ecsctl_provider::Quiet,
-            options: &options,
-        };
-        let err = EcsService
-            .update(
-                &aws,
-                &call,
-                ARN,
-                &update_args(2),
-                &update_args(3),
-                &Attrs::new(),
-            )
-            .await
-            .unwrap_err();
+        let err = update_2_to_3(&aws).await.unwrap_err();
         assert!(
             err.message.contains("deployment of demo-web:3 failed")
                 && err.message.contains("tasks failed to start")
@@ -1204,24 +1191,7 @@ mod tests {
         });
         let tasks = no_stopped_tasks();
         let aws = mock_clients(&[&update, &describe, &tasks]).await;
-        let address = Address::new(Kind::EcsService, "web");
-        let options = options(Duration::from_secs(600));
-        let call = Call {
-            address: &address,
-            progress: &ecsctl_provider::Quiet,
-            options: &options,
-        };
-        let err = EcsService
-            .update(
-                &aws,
-                &call,
-                ARN,
-                &update_args(2),
-                &update_args(3),
-                &Attrs::new(),
-            )
-            .await
-            .unwrap_err();
+        let err = update_2_to_3(&aws).await.unwrap_err();
         assert!(
             err.message
                 .contains("replaced by another deployment (demo-web:4)"),
@@ -1240,24 +1210,7 @@ mod tests {
         });
         let tasks = no_stopped_tasks();
         let aws = mock_clients(&[&update, &describe, &tasks]).await;
-        let address = Address::new(Kind::EcsService, "web");
-        let options = options(Duration::from_secs(600));
-        let call = Call {
-            address: &address,
-            progress: &ecsctl_provider::Quiet,
-            options: &options,
-        };
-        EcsService
-            .update(
-                &aws,
-                &call,
-                ARN,
-                &update_args(2),
-                &update_args(3),
-                &Attrs::new(),
-            )
-            .await
-            .unwrap();
+        update_2_to_3(&aws).await.unwrap();
     }
 
     #[test]
