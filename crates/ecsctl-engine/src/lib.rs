@@ -126,6 +126,9 @@ pub struct ApplyOutcome {
     pub state: State,
     /// Changes that completed, with how long they took, in completion order.
     pub completed: Vec<(Address, Action, Duration)>,
+    /// Every provider operation that succeeded, in order: a replacement whose delete
+    /// failed still made its new object, and a summary must count it.
+    pub operations: Vec<(Address, Op)>,
     /// Changes (and cleanups of old objects) that failed.
     pub failed: Vec<(Address, ProviderError)>,
     /// Changes that were not started, with the reason (a failed dependency, an interrupt, a

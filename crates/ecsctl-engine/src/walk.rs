@@ -215,6 +215,7 @@ impl<'a> Run<'a> {
             out: ApplyOutcome {
                 state: State::new(&state.stack),
                 completed: Vec::new(),
+                operations: Vec::new(),
                 failed: Vec::new(),
                 skipped: Vec::new(),
                 interrupted: false,
@@ -325,7 +326,7 @@ impl<'a> Run<'a> {
             Ok(Prepared::Call(work)) => *work,
             Ok(Prepared::Nothing) => {
                 self.status[n] = Status::Running;
-                self.succeeded(n);
+                self.succeeded(n, false);
                 return;
             }
             // The intent could not be saved (the run stops): the create was not started.
@@ -484,7 +485,7 @@ impl<'a> Run<'a> {
             Ok(done) => {
                 self.commit(n, done);
                 self.save();
-                self.succeeded(n);
+                self.succeeded(n, true);
             }
             Err(e) => self.on_error(n, e),
         }
@@ -663,11 +664,17 @@ impl<'a> Run<'a> {
             .unwrap_or_default()
     }
 
-    fn succeeded(&mut self, n: usize) {
+    /// Node `n` is done; `called`: a provider call did it (else there was nothing to do).
+    fn succeeded(&mut self, n: usize, called: bool) {
         self.status[n] = Status::Done;
         let node = &self.nodes[n];
         self.reporter
             .finished(&node.address, node.part.op(), self.elapsed(n), None);
+        if called {
+            self.out
+                .operations
+                .push((node.address.clone(), node.part.op()));
+        }
         if let Some(c) = node.change {
             let track = &mut self.changes[c];
             track.parts_left -= 1;

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use ecsctl_engine::memory::{Method, Target};
-use ecsctl_engine::{refresh, ApplyOptions};
+use ecsctl_engine::{refresh, ApplyOptions, Op};
 use ecsctl_graph::Kind;
 use ecsctl_plan::Action;
 use ecsctl_provider::ErrorClass;
@@ -691,4 +691,36 @@ async fn refresh_reads_once_per_kind() {
     assert_eq!(out.live[&addr("iam_role.b")], None);
     let a = out.live[&addr("subnet.a")].as_ref().unwrap();
     assert_eq!(a.args["cidr_block"], json!("10.0.0.0/24"));
+}
+
+// A replacement whose new object was made but whose old one could not be deleted is not
+// "completed", but what it did must still be counted: one object added, none destroyed.
+#[tokio::test(start_paused = true)]
+async fn a_half_done_replacement_reports_the_object_it_made() {
+    let mut run = Run::default();
+    let td_args = |image: &str| vec![("family", s("web")), ("container_definitions", s(image))];
+    let state = run
+        .apply(
+            &plan(vec![create("task_definition.web", &td_args("web:1"))]),
+            State::new("t"),
+        )
+        .await
+        .state;
+    run.provider.fail(
+        Target::Address(addr("task_definition.web")),
+        Method::Delete,
+        ErrorClass::AccessDenied,
+        1,
+    );
+    let second = plan(vec![replace(
+        "task_definition.web",
+        &state,
+        &td_args("web:2"),
+        true,
+    )]);
+    let out = run.apply(&second, state).await;
+    assert!(!out.is_success());
+    assert!(out.completed.is_empty(), "{:?}", out.completed);
+    let ops: Vec<Op> = out.operations.iter().map(|(_, op)| *op).collect();
+    assert_eq!(ops, vec![Op::Create]);
 }

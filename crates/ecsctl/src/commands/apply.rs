@@ -174,16 +174,15 @@ async fn run(
     reporter.lines.finish();
     let elapsed = ui::human_duration(started.elapsed());
 
+    // What was done, operation by operation: a replacement that created its new object but
+    // could not delete the old one counts as added, not as nothing.
     let (mut added, mut changed, mut destroyed) = (0, 0, 0);
-    for (_, action, _) in &outcome.completed {
-        match action {
-            Action::Create => added += 1,
-            Action::Update => changed += 1,
-            Action::Replace => {
-                added += 1;
-                destroyed += 1
-            }
-            Action::Delete => destroyed += 1,
+    for (_, op) in &outcome.operations {
+        match op {
+            Op::Create => added += 1,
+            Op::Update => changed += 1,
+            Op::Delete | Op::DeleteDeposed => destroyed += 1,
+            Op::Recover => {}
         }
     }
     s.state = outcome.state.clone();
