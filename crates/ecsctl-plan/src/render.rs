@@ -233,8 +233,22 @@ pub(crate) fn diff_lines(
             }
         }
         (Some(Json::Array(b)), Some(Json::Array(a))) if b.len() == a.len() => {
-            for (i, (x, y)) in b.iter().zip(a).enumerate() {
-                diff_lines(&format!("{path}[{i}]"), Some(x), Some(y), out);
+            let gone = missing_from(b, a);
+            let came = missing_from(a, b);
+            let shifted = b.iter().zip(a).filter(|(x, y)| x != y).count() > gone.len();
+            if shifted {
+                // Elements matched by identity, not position: one rule swapped for another
+                // in a sorted list is one `-` and one `+`, not a change at every index after.
+                for (i, x) in gone {
+                    element_line(&format!("{path}[{i}]"), '-', x, out);
+                }
+                for (i, y) in came {
+                    element_line(&format!("{path}[{i}]"), '+', y, out);
+                }
+            } else {
+                for (i, (x, y)) in b.iter().zip(a).enumerate() {
+                    diff_lines(&format!("{path}[{i}]"), Some(x), Some(y), out);
+                }
             }
         }
         (Some(Json::Array(b)), Some(Json::Array(a))) => {
@@ -597,6 +611,30 @@ mod tests {
         assert!(
             human(&p, false).contains("+/- task_definition.hello (replace: container_definitions)")
         );
+    }
+
+    #[test]
+    fn list_elements_are_matched_by_identity_not_position() {
+        let rule = |port: i64| json!({"protocol": "tcp", "from_port": port, "to_port": port, "cidr_blocks": ["0.0.0.0/0"]});
+        // 80 replaced by 22 in a list sorted by port: every index differs.
+        let before = json!([rule(80), rule(443), rule(8080)]);
+        let after = json!([rule(22), rule(80), rule(443)]);
+        let mut out = Vec::new();
+        diff_lines("ingress", Some(&before), Some(&after), &mut out);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(
+            out[0].starts_with("ingress[2]: - ") && out[0].contains("8080"),
+            "{out:?}"
+        );
+        assert!(
+            out[1].starts_with("ingress[0]: + ") && out[1].contains("22"),
+            "{out:?}"
+        );
+        // One field of one element: shown in place.
+        let edited = json!([rule(80), rule(443), rule(8081)]);
+        let mut out = Vec::new();
+        diff_lines("ingress", Some(&before), Some(&edited), &mut out);
+        assert!(out.iter().all(|l| l.starts_with("ingress[2]")), "{out:?}");
     }
 
     #[test]
