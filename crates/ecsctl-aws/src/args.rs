@@ -107,37 +107,28 @@ pub fn tags_json<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Json {
 /// where the arguments carry one: IAM entities of the same stack name in another region are
 /// never ours).
 pub fn tags_match(args: &Attrs, address: &str, found: &[(String, String)]) -> bool {
-    let get = |k: &str| {
-        found
-            .iter()
-            .find(|(fk, _)| fk == k)
-            .map(|(_, v)| v.as_str())
-    };
     let wanted = tags(args);
-    let want = |k: &str| {
-        wanted
-            .iter()
-            .find(|(wk, _)| wk == k)
-            .map(|(_, v)| v.as_str())
-    };
-    let region_agrees = match want(REGION_TAG) {
-        Some(region) => get(REGION_TAG) == Some(region),
-        None => true,
-    };
-    get(ADDRESS_TAG) == Some(address) && get(STACK_TAG) == want(STACK_TAG) && region_agrees
+    let get = |k| tag_value(found, k);
+    let region_agrees = tag_value(&wanted, REGION_TAG).is_none_or(|r| get(REGION_TAG) == Some(r));
+    get(ADDRESS_TAG) == Some(address)
+        && get(STACK_TAG) == tag_value(&wanted, STACK_TAG)
+        && region_agrees
 }
 
 /// Whether tags read from a resource of a service global to the account (IAM, Route53) mark
 /// it as the stack's in `region`: its stack tag names `stack`, and its region tag, if it has
 /// one, `region` (resources made before the region tag existed have none).
 pub fn global_ours(found: &[(String, String)], stack: &str, region: &str) -> bool {
-    let get = |k: &str| {
-        found
-            .iter()
-            .find(|(fk, _)| fk == k)
-            .map(|(_, v)| v.as_str())
-    };
-    get(STACK_TAG) == Some(stack) && get(REGION_TAG).is_none_or(|r| r == region)
+    tag_value(found, STACK_TAG) == Some(stack)
+        && tag_value(found, REGION_TAG).is_none_or(|r| r == region)
+}
+
+/// The value of tag `key` among `pairs`.
+fn tag_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Tags read from AWS as the `tags` argument: every pair except AWS's own (`aws:` keys).

@@ -13,6 +13,15 @@ pub enum Poll<T> {
     Pending(String),
 }
 
+/// Seconds since the Unix epoch now: the clock AWS timestamps (task stops, scaling
+/// activities) are compared with.
+pub fn now_epoch_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// Poll `check` every `interval` (growing to at most 4× it) until it returns `Done`, an
 /// error, or `call.options.wait_timeout` passes (the last poll is at the deadline itself),
 /// reporting progress on each pending poll. The run's interrupt (first Ctrl-C) stops the
@@ -69,18 +78,11 @@ mod deadline_tests {
     use ecsctl_provider::{Options, Quiet};
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    fn options(timeout: Duration) -> Options {
-        Options {
-            wait_timeout: timeout,
-            ..Options::default()
-        }
-    }
-
     // `--wait-timeout 60s` waits 60 s, not the 48 s its last whole interval allowed.
     #[tokio::test(start_paused = true)]
     async fn the_last_poll_is_at_the_deadline() {
         let address = Address::new(Kind::NatGateway, "main");
-        let options = options(Duration::from_secs(60));
+        let options = Options::bounded(true, Duration::from_secs(60));
         let call = Call {
             address: &address,
             progress: &Quiet,
@@ -104,7 +106,7 @@ mod deadline_tests {
     #[tokio::test(start_paused = true)]
     async fn an_interrupt_stops_the_wait() {
         let address = Address::new(Kind::EcsService, "web");
-        let options = options(Duration::from_secs(900));
+        let options = Options::bounded(true, Duration::from_secs(900));
         let interrupt = options.interrupt.clone();
         let call = Call {
             address: &address,

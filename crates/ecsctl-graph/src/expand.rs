@@ -230,8 +230,11 @@ impl Ctx<'_> {
             .map(|(k, v)| (k.clone(), Value::str(v)))
             .collect();
         tags.insert("Name".into(), Value::str(name));
-        tags.insert("ecsctl:stack".into(), Value::str(self.name()));
-        tags.insert("ecsctl:address".into(), Value::String(address.to_string()));
+        tags.insert(crate::STACK_TAG.into(), Value::str(self.name()));
+        tags.insert(
+            crate::ADDRESS_TAG.into(),
+            Value::String(address.to_string()),
+        );
         Value::Map(tags)
     }
 

@@ -16,8 +16,8 @@ pub use address::{Address, AddressError, Kind};
 pub const STACK_TAG: &str = "ecsctl:stack";
 /// The tag naming a resource's address in its stack.
 pub const ADDRESS_TAG: &str = "ecsctl:address";
-/// The tag naming the region an IAM entity's stack runs in: IAM is global to the account,
-/// so the stack tag alone cannot tell one stack name's entities in two regions apart.
+/// The tag naming the region the stack of a resource in a global service (IAM, Route53)
+/// runs in: the stack tag alone cannot tell one stack name's resources in two regions apart.
 pub const REGION_TAG: &str = "ecsctl:region";
 pub use dot::to_dot;
 pub use expand::{expand, Data};

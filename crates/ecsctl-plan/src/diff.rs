@@ -77,7 +77,10 @@ pub fn plan(desired: &Graph, state: &State, stack_hash: &str) -> Result<Plan, Pl
     let mut changes: Vec<Change> = delete_order(state)
         .into_iter()
         .filter(|a| gone.contains(a))
-        .map(|a| delete(&a, &state.resources[&a]))
+        .map(|a| {
+            let st = &state.resources[&a];
+            delete(&a, Some(st), &st.deps)
+        })
         .collect();
     changes.extend(upserts);
 
@@ -100,8 +103,8 @@ pub fn plan_destroy(state: &State, stack_hash: &str) -> Plan {
     let changes = delete_order(state)
         .into_iter()
         .map(|a| match state.resources.get(&a) {
-            Some(st) => delete(&a, st),
-            None => delete_interrupted(&a, &state.pending[&a]),
+            Some(st) => delete(&a, Some(st), &st.deps),
+            None => delete(&a, None, &state.pending[&a].deps),
         })
         .collect();
     Plan {
@@ -116,32 +119,19 @@ pub fn plan_destroy(state: &State, stack_hash: &str) -> Plan {
     }
 }
 
-fn delete(address: &Address, st: &ResourceState) -> Change {
+/// The delete of the object at `address`: the recorded one, or (`before` unknown) what an
+/// interrupted create may have made, looked up first (`resume`).
+fn delete(address: &Address, before: Option<&ResourceState>, deps: &[Address]) -> Change {
     Change {
         address: address.clone(),
         action: Action::Delete,
         create_before_destroy: false,
-        resume: false,
-        before: Some(st.clone()),
+        resume: before.is_none(),
+        before: before.cloned(),
         after: None,
         diffs: vec![],
         replace_reasons: vec![],
-        deps: st.deps.clone(),
-    }
-}
-
-/// The delete of an interrupted create's object, if it exists (`resume`: recovered first).
-fn delete_interrupted(address: &Address, p: &ecsctl_state::Pending) -> Change {
-    Change {
-        address: address.clone(),
-        action: Action::Delete,
-        create_before_destroy: false,
-        resume: true,
-        before: None,
-        after: None,
-        diffs: vec![],
-        replace_reasons: vec![],
-        deps: p.deps.clone(),
+        deps: deps.to_vec(),
     }
 }
 

@@ -18,7 +18,7 @@ use aws_sdk_ecs::types::ContainerInstanceStatus;
 use ecsctl_provider::{Call, ErrorClass, ProviderError};
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const POLL: Duration = Duration::from_secs(10);
 /// Failed launches, with no instance in service, after which waiting longer is pointless.
@@ -53,11 +53,7 @@ pub(crate) async fn wait(
     if min == 0 {
         return Ok(());
     }
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-        - SLACK_SECS;
+    let since = wait::now_epoch_secs() - SLACK_SECS;
     let seen = Mutex::new(Seen::default());
     let seen = &seen;
     let waited = wait::until(call, POLL, move || async move {
@@ -193,18 +189,12 @@ async fn failed_activities(
 
 /// The EC2 instance ids of the cluster's ACTIVE container instances.
 async fn registered(aws: &Clients, cluster: &str) -> Result<HashSet<String>, ProviderError> {
-    tracing::debug!(cluster, "ecs ListContainerInstances ACTIVE");
-    let arns = aws
-        .ecs
-        .list_container_instances()
-        .cluster(cluster)
-        .status(ContainerInstanceStatus::Active)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(error::map)?;
+    let arns = super::ecs_cluster::container_instances(
+        aws,
+        cluster,
+        Some(ContainerInstanceStatus::Active),
+    )
+    .await?;
     let mut out = HashSet::new();
     for chunk in arns.chunks(DESCRIBE_BATCH) {
         tracing::debug!(
@@ -233,7 +223,7 @@ async fn registered(aws: &Clients, cluster: &str) -> Result<HashSet<String>, Pro
 
 #[cfg(test)]
 mod tests {
-    use super::super::ecs_service::test_support::{mock_clients, options, Notes};
+    use super::super::ecs_service::test_support::{mock_clients, Notes};
     use super::*;
     use aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput;
     use aws_sdk_autoscaling::operation::describe_scaling_activities::DescribeScalingActivitiesOutput;
@@ -245,6 +235,7 @@ mod tests {
     use aws_smithy_mocks::{mock, Rule};
     use ecsctl_graph::{Address, Kind};
     use ecsctl_provider::Options;
+    use std::time::SystemTime;
 
     const GROUP: &str = "demo-instances";
 
@@ -310,7 +301,7 @@ mod tests {
         let aws = mock_clients(&[&groups, &none, &listed, &described]).await;
         let address = Address::new(Kind::AutoscalingGroup, "instances");
         let notes = Notes::default();
-        let options = options(Duration::from_secs(600));
+        let options = Options::bounded(true, Duration::from_secs(600));
         let call = Call {
             address: &address,
             progress: &notes,
@@ -345,7 +336,7 @@ mod tests {
         let aws = mock_clients(&[&groups, &acts]).await;
         let address = Address::new(Kind::AutoscalingGroup, "instances");
         let notes = Notes::default();
-        let options = options(Duration::from_secs(600));
+        let options = Options::bounded(true, Duration::from_secs(600));
         let call = Call {
             address: &address,
             progress: &notes,
@@ -372,7 +363,7 @@ mod tests {
         )]);
         let aws = mock_clients(&[&groups, &acts]).await;
         let address = Address::new(Kind::AutoscalingGroup, "instances");
-        let options = options(Duration::from_secs(30));
+        let options = Options::bounded(true, Duration::from_secs(30));
         let call = Call {
             address: &address,
             progress: &ecsctl_provider::Quiet,

@@ -7,7 +7,9 @@ use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
-use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName, Tag};
+use aws_sdk_ecs::types::{
+    Cluster, ClusterField, ClusterSetting, ClusterSettingName, ContainerInstanceStatus, Tag,
+};
 use ecsctl_graph::{Address, Kind};
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
@@ -165,22 +167,32 @@ fn classify(mut e: ProviderError) -> ProviderError {
     e
 }
 
+/// The ARNs of the container instances registered in `cluster` (all pages), only those in
+/// `status` when given.
+pub(crate) async fn container_instances(
+    aws: &Clients,
+    cluster: &str,
+    status: Option<ContainerInstanceStatus>,
+) -> Result<Vec<String>, ProviderError> {
+    tracing::debug!(cluster, ?status, "ecs ListContainerInstances");
+    aws.ecs
+        .list_container_instances()
+        .cluster(cluster)
+        .set_status(status)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(error::map)
+}
+
 /// Deregisters (with `force`) the container instances still registered in `cluster`. By
 /// now the Auto Scaling group is gone; ECS deregisters a terminated instance by itself only
 /// while its agent is connected (DeregisterContainerInstance API reference), and a cluster
 /// with registered instances cannot be deleted (ClusterContainsContainerInstancesException).
 async fn deregister_instances(aws: &Clients, cluster: &str) -> Result<(), ProviderError> {
-    tracing::debug!(cluster, "ecs ListContainerInstances");
-    let listed = aws
-        .ecs
-        .list_container_instances()
-        .cluster(cluster)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await;
-    let arns = match listed.map_err(error::map) {
+    let arns = match container_instances(aws, cluster, None).await {
         Ok(arns) => arns,
         Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
         Err(e) => return Err(e),

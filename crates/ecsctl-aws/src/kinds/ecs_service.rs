@@ -28,7 +28,7 @@ use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderEr
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 pub struct EcsService;
 
@@ -333,12 +333,6 @@ fn deployment_failed(what: String, s: &Service, shown: &Shown) -> ProviderError 
     ProviderError::new(ErrorClass::Other, message)
 }
 
-fn epoch_secs(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// One poll of the stability waiter.
 async fn poll_stable(
     aws: &Clients,
@@ -529,7 +523,7 @@ async fn wait_stable(
 ) -> Result<(), ProviderError> {
     let shown = Mutex::new(Shown::default());
     let shown = &shown;
-    let started = epoch_secs(SystemTime::now());
+    let started = wait::now_epoch_secs();
     wait::until(call, STABLE_POLL, move || async move {
         poll_stable(aws, call, cluster, service, shown, started, ours).await
     })
@@ -806,14 +800,6 @@ pub(crate) mod test_support {
         Clients::from_conf_with(&conf, SharedInterceptor::new(icpt))
     }
 
-    /// Options with the wait deadline `timeout`.
-    pub(crate) fn options(timeout: std::time::Duration) -> ecsctl_provider::Options {
-        ecsctl_provider::Options {
-            wait_timeout: timeout,
-            ..ecsctl_provider::Options::default()
-        }
-    }
-
     /// A progress sink that keeps every note.
     #[derive(Default)]
     pub(crate) struct Notes(pub Mutex<Vec<String>>);
@@ -836,7 +822,7 @@ pub(crate) mod test_support {
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::{mock_clients, options, Notes};
+    use super::test_support::{mock_clients, Notes};
     use super::*;
     use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
     use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
@@ -845,6 +831,7 @@ mod tests {
     use aws_sdk_ecs::types::{Deployment, ServiceEvent, Task};
     use aws_sdk_ecs::Client;
     use aws_smithy_mocks::{mock, Rule};
+    use ecsctl_provider::Options;
 
     const ARN: &str = "arn:aws:ecs:eu-west-2:123456789012:service/demo/web";
 
@@ -922,7 +909,7 @@ mod tests {
         let aws = mock_clients(&[&describe, &tasks]).await;
         let address = Address::new(Kind::EcsService, "web");
         let notes = Notes::default();
-        let options = options(Duration::from_secs(600));
+        let options = Options::bounded(true, Duration::from_secs(600));
         let call = Call {
             address: &address,
             progress: &notes,
@@ -971,7 +958,7 @@ mod tests {
         let aws = mock_clients(&[&describe, &list, &tasks]).await;
         let address = Address::new(Kind::EcsService, "web");
         let notes = Notes::default();
-        let options = options(Duration::from_secs(600));
+        let options = Options::bounded(true, Duration::from_secs(600));
         let call = Call {
             address: &address,
             progress: &notes,
@@ -994,7 +981,7 @@ mod tests {
         let tasks = no_stopped_tasks();
         let aws = mock_clients(&[&describe, &tasks]).await;
         let address = Address::new(Kind::EcsService, "web");
-        let options = options(Duration::from_secs(600));
+        let options = Options::bounded(true, Duration::from_secs(600));
         let call = Call {
             address: &address,
             progress: &ecsctl_provider::Quiet,
@@ -1015,7 +1002,7 @@ mod tests {
         let tasks = no_stopped_tasks();
         let aws = mock_clients(&[&describe, &tasks]).await;
         let address = Address::new(Kind::EcsService, "web");
-        let options = options(Duration::from_millis(1));
+        let options = Options::bounded(true, Duration::from_millis(1));
         let call = Call {
             address: &address,
             progress: &ecsctl_provider::Quiet,
@@ -1059,7 +1046,7 @@ mod tests {
     /// The service's update from revision 2 to 3, waited for.
     async fn update_2_to_3(aws: &Clients) -> Result<Attrs, ProviderError> {
         let address = Address::new(Kind::EcsService, "web");
-        let options = options(Duration::from_secs(600));
+        let options = Options::bounded(true, Duration::from_secs(600));
         let call = Call {
             address: &address,
             progress: &ecsctl_provider::Quiet,
