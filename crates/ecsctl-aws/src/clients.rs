@@ -7,6 +7,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::classifiers::SharedRetryClassifier;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use std::collections::BTreeMap;
@@ -16,7 +17,8 @@ use std::time::Duration;
 
 /// How the SDK retries a failed call (throttling, 5xx, dropped connections) before the
 /// caller sees the error. Standard mode with jittered exponential backoff: attempt `n`
-/// waits a random time up to `min(initial_backoff × 2ⁿ, max_backoff)`.
+/// waits a random time up to `min(initial_backoff × 2ⁿ, max_backoff)`. Only throttling
+/// gets all `max_attempts`; other errors stop after [`crate::retry::SERVER_ERROR_ATTEMPTS`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetrySettings {
     /// Attempts per call, the first one included (the SDK's default is 3).
@@ -209,6 +211,12 @@ impl Clients {
                 let mut b = $sdk::config::Builder::from(conf);
                 b.set_retry_config(Some(retry.clone()));
                 b.set_timeout_config(Some(timeouts.clone()));
+                b.push_interceptor(SharedInterceptor::new(crate::retry::StampAttempt));
+                b.push_retry_classifier(SharedRetryClassifier::new(
+                    crate::retry::BoundServerErrors {
+                        max: crate::retry::SERVER_ERROR_ATTEMPTS,
+                    },
+                ));
                 for i in interceptors {
                     b.push_interceptor(i.clone());
                 }

@@ -8,6 +8,7 @@ mod error;
 pub mod identity;
 pub mod kinds;
 mod read_set;
+mod retry;
 pub mod safe_create;
 mod wait;
 

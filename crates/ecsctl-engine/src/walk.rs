@@ -120,6 +120,9 @@ struct TaskReport {
     /// An earlier run's object that was found (and should be recorded) even though the
     /// update to the desired arguments then failed.
     adopted: Option<(Created, Attrs)>,
+    /// The arguments of an update that failed: it may have changed the object in part or
+    /// in whole before failing.
+    unconfirmed: Option<Attrs>,
 }
 
 /// Forwards provider progress notes to the reporter.
@@ -466,6 +469,7 @@ impl<'a> Run<'a> {
                     TaskReport {
                         result: Err(ProviderError::new(ErrorClass::Other, message)),
                         adopted: None,
+                        unconfirmed: None,
                     },
                 )
             }
@@ -479,6 +483,11 @@ impl<'a> Run<'a> {
         }
         if let Some((created, args)) = report.adopted {
             self.record_created(n, created, args);
+            self.save();
+        }
+        if let Some(args) = report.unconfirmed {
+            let a = self.nodes[n].address.clone();
+            self.state.unconfirmed.insert(a, args);
             self.save();
         }
         match report.result {
@@ -504,6 +513,7 @@ impl<'a> Run<'a> {
                     r.outputs = outputs;
                     r.deps = deps;
                 }
+                self.state.unconfirmed.remove(&a);
             }
             Done::Deleted => match node.part {
                 Part::DeleteOld => {
@@ -514,6 +524,7 @@ impl<'a> Run<'a> {
                 }
                 _ => {
                     self.state.resources.remove(&a);
+                    self.state.unconfirmed.remove(&a);
                 }
             },
             Done::Found(found) => {
@@ -569,6 +580,7 @@ impl<'a> Run<'a> {
             }
         }
         self.state.pending.remove(&a);
+        self.state.unconfirmed.remove(&a);
     }
 
     fn new_deps(&self, n: usize) -> Vec<Address> {
@@ -809,6 +821,7 @@ async fn perform(
     let plain = |result: Result<Done, ProviderError>| TaskReport {
         result,
         adopted: None,
+        unconfirmed: None,
     };
     match work {
         Work::Create {
@@ -847,6 +860,7 @@ async fn perform(
                         Err(e) => TaskReport {
                             result: Err(e),
                             adopted: Some((found, old_args)),
+                            unconfirmed: Some(args),
                         },
                     };
                 }
@@ -859,10 +873,14 @@ async fn perform(
             old,
             new,
             outputs,
-        } => {
-            let r = provider.update(&call, &id, &old, &new, &outputs).await;
-            plain(r.map(|outputs| Done::Updated { outputs, args: new }))
-        }
+        } => match provider.update(&call, &id, &old, &new, &outputs).await {
+            Ok(outputs) => plain(Ok(Done::Updated { outputs, args: new })),
+            Err(e) => TaskReport {
+                result: Err(e),
+                adopted: None,
+                unconfirmed: Some(new),
+            },
+        },
         Work::Delete { id, args, outputs } => {
             let r = provider.delete(&call, &id, &args, &outputs).await;
             plain(r.map(|()| Done::Deleted))

@@ -724,3 +724,48 @@ async fn a_half_done_replacement_reports_the_object_it_made() {
     let ops: Vec<Op> = out.operations.iter().map(|(_, op)| *op).collect();
     assert_eq!(ops, vec![Op::Create]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_update_leaves_what_it_asked_for_in_the_state_until_it_succeeds() {
+    let mut run = Run::default();
+    let state = run
+        .apply(
+            &plan(vec![create(
+                "security_group.alb",
+                &[("description", s("old"))],
+            )]),
+            State::new("t"),
+        )
+        .await
+        .state;
+    assert!(state.unconfirmed.is_empty());
+    run.provider.fail(
+        Target::Address(addr("security_group.alb")),
+        Method::Update,
+        ErrorClass::Other,
+        1,
+    );
+    let change = update("security_group.alb", &state, &[("description", s("new"))]);
+    let out = run.apply(&plan(vec![change.clone()]), state).await;
+    assert!(!out.is_success());
+    let st = out.state;
+    assert_eq!(
+        st.resources[&addr("security_group.alb")].args["description"],
+        json!("old"),
+        "the update is not recorded as done"
+    );
+    assert_eq!(
+        st.unconfirmed[&addr("security_group.alb")]["description"],
+        json!("new"),
+        "but what it asked for is kept, and saved"
+    );
+    assert_eq!(run.store.last().unconfirmed, st.unconfirmed);
+
+    let out = run.apply(&plan(vec![change]), st).await;
+    assert!(out.is_success(), "{out:?}");
+    assert!(out.state.unconfirmed.is_empty());
+    assert_eq!(
+        out.state.resources[&addr("security_group.alb")].args["description"],
+        json!("new")
+    );
+}

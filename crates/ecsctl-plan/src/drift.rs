@@ -36,9 +36,14 @@ pub struct Drift {
     pub changed: Vec<ResourceDrift>,
     /// Resources the state records that no longer exist.
     pub deleted: Vec<Gone>,
+    /// Not drift: arguments that now hold what an update of ecsctl's asked for, though that
+    /// update failed (or its wait did), so the state still recorded the values before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unfinished: Vec<ResourceDrift>,
 }
 
 impl Drift {
+    /// No change made outside ecsctl (what [`Drift::unfinished`] holds is not drift).
     pub fn is_empty(&self) -> bool {
         self.changed.is_empty() && self.deleted.is_empty()
     }
@@ -95,6 +100,8 @@ pub fn refresh_state(
         let managed = kind == Kind::AutoscalingGroup && scaled.contains(&before.id);
         let mut args = before.args.clone();
         let mut attrs = Vec::new();
+        let mut unfinished = Vec::new();
+        let attempted = recorded.unconfirmed.get(address);
         for (name, value) in &found.args {
             if normalize::not_reported(kind, name, value) {
                 continue;
@@ -102,11 +109,19 @@ pub fn refresh_state(
             let old = before.args.get(name).unwrap_or(&Json::Null);
             let ignored = managed && name == "desired_capacity";
             if !ignored && !normalize::equal(kind, name, old, value) {
-                attrs.push(AttrDrift {
+                let ours = attempted
+                    .and_then(|m| m.get(name))
+                    .is_some_and(|asked| normalize::equal(kind, name, asked, value));
+                let entry = AttrDrift {
                     name: name.clone(),
                     recorded: Some(old.clone()).filter(|j| !j.is_null()),
                     live: Some(value.clone()).filter(|j| !j.is_null()),
-                });
+                };
+                if ours {
+                    unfinished.push(entry);
+                } else {
+                    attrs.push(entry);
+                }
             }
             args.insert(name.clone(), value.clone());
         }
@@ -118,13 +133,22 @@ pub fn refresh_state(
         for (name, value) in &found.outputs {
             resource.outputs.insert(name.clone(), value.clone());
         }
-        if !attrs.is_empty() {
-            drift.changed.push(ResourceDrift {
-                address: address.clone(),
-                id: before.id.clone(),
-                attrs,
-            });
+        for (list, attrs) in [
+            (&mut drift.changed, attrs),
+            (&mut drift.unfinished, unfinished),
+        ] {
+            if !attrs.is_empty() {
+                list.push(ResourceDrift {
+                    address: address.clone(),
+                    id: before.id.clone(),
+                    attrs,
+                });
+            }
         }
+    }
+    // What was read is what the state now records: an unfinished update is settled.
+    for address in live.keys() {
+        state.unconfirmed.remove(address);
     }
     (state, drift)
 }
@@ -182,9 +206,37 @@ pub fn keep_managed(desired: &Graph, state: &State) -> Graph {
 
 /// The drift for a terminal, or an empty string when there is none.
 pub fn human(drift: &Drift, color: bool) -> String {
-    if drift.is_empty() {
-        return String::new();
+    let mut out = String::new();
+    if !drift.is_empty() {
+        out.push_str(&changed_outside(drift, color));
     }
+    if !drift.unfinished.is_empty() {
+        out.push_str(
+            "Left by an earlier apply whose update failed (ecsctl's own change, not drift):\n\n",
+        );
+        out.push_str(&changed_text(&drift.unfinished, color));
+        out.push_str(
+            "\nValues are shown as recorded -> live. The state now records the live values; \
+             the plan below finishes the update where they differ from the stack file.\n\n",
+        );
+    }
+    out
+}
+
+/// Each resource of `changed` with its arguments as recorded -> live.
+fn changed_text(changed: &[ResourceDrift], color: bool) -> String {
+    let (yellow, reset) = if color {
+        ("\x1b[33m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    changed
+        .iter()
+        .map(|c| resource_text(c, yellow, reset))
+        .collect()
+}
+
+fn changed_outside(drift: &Drift, color: bool) -> String {
     let (yellow, red, reset) = if color {
         ("\x1b[33m", "\x1b[31m", "\x1b[0m")
     } else {
@@ -193,26 +245,7 @@ pub fn human(drift: &Drift, color: bool) -> String {
     let mut out = String::from("Objects changed outside ecsctl:\n\n");
     let mut entries: Vec<(&Address, String)> = Vec::new();
     for c in &drift.changed {
-        let mut text = format!("{yellow}  ~{reset} {} (id {})\n", c.address, c.id);
-        let kind = c.address.kind;
-        for a in &c.attrs {
-            let recorded = a.recorded.as_ref().map(|j| normalize(kind, &a.name, j));
-            let live = a.live.as_ref().map(|j| normalize(kind, &a.name, j));
-            let mut lines = Vec::new();
-            render::diff_lines(
-                &a.name,
-                recorded.as_ref().filter(|j| !j.is_null()),
-                live.as_ref().filter(|j| !j.is_null()),
-                &mut lines,
-            );
-            if lines.is_empty() {
-                lines.push(format!("{}: (changed)", a.name));
-            }
-            for l in lines {
-                let _ = writeln!(text, "      {l}");
-            }
-        }
-        entries.push((&c.address, text));
+        entries.push((&c.address, resource_text(c, yellow, reset)));
     }
     for g in &drift.deleted {
         entries.push((
@@ -233,6 +266,30 @@ pub fn human(drift: &Drift, color: bool) -> String {
          apply will undo these changes; deleted objects are created again.\n"
     );
     out
+}
+
+/// One resource's changed arguments, as recorded -> live.
+fn resource_text(c: &ResourceDrift, yellow: &str, reset: &str) -> String {
+    let mut text = format!("{yellow}  ~{reset} {} (id {})\n", c.address, c.id);
+    let kind = c.address.kind;
+    for a in &c.attrs {
+        let recorded = a.recorded.as_ref().map(|j| normalize(kind, &a.name, j));
+        let live = a.live.as_ref().map(|j| normalize(kind, &a.name, j));
+        let mut lines = Vec::new();
+        render::diff_lines(
+            &a.name,
+            recorded.as_ref().filter(|j| !j.is_null()),
+            live.as_ref().filter(|j| !j.is_null()),
+            &mut lines,
+        );
+        if lines.is_empty() {
+            lines.push(format!("{}: (changed)", a.name));
+        }
+        for l in lines {
+            let _ = writeln!(text, "      {l}");
+        }
+    }
+    text
 }
 
 /// The drift for `--json`: `{"changed": [{address, id, attrs: [{name, recorded, live}]}],
@@ -406,6 +463,51 @@ mod tests {
         let j = json(&drift);
         assert_eq!(j["deleted"][0]["address"], "log_group.hello");
         assert_eq!(j["changed"][1]["attrs"][0]["live"], 5);
+    }
+
+    #[test]
+    fn what_a_failed_update_of_ecsctl_changed_is_not_drift() {
+        let mut state = recorded();
+        // The last apply asked for 3 tasks and 60 s of grace; the update failed in its wait.
+        state.unconfirmed.insert(
+            a("ecs_service.hello"),
+            attrs(json!({"desired_count": 3, "health_check_grace_period": 60})),
+        );
+        // AWS has the 3 tasks; someone else set the grace period to 90 meanwhile.
+        let live = BTreeMap::from([(
+            a("ecs_service.hello"),
+            observed(json!({"desired_count": 3, "health_check_grace_period": 90})),
+        )]);
+        let (after, drift) = refresh_state(&state, &live);
+        let names = |l: &[ResourceDrift]| -> Vec<String> {
+            l.iter()
+                .flat_map(|c| c.attrs.iter().map(|x| format!("{}.{}", c.address, x.name)))
+                .collect()
+        };
+        assert_eq!(
+            names(&drift.unfinished),
+            ["ecs_service.hello.desired_count"]
+        );
+        assert_eq!(
+            names(&drift.changed),
+            ["ecs_service.hello.health_check_grace_period"]
+        );
+        assert!(after.unconfirmed.is_empty(), "the refresh settled it");
+        assert_eq!(
+            after.resources[&a("ecs_service.hello")].args["desired_count"],
+            json!(3)
+        );
+        let text = human(&drift, false);
+        let (outside, ours) = text
+            .split_once("Left by an earlier apply whose update failed")
+            .expect(&text);
+        assert!(
+            outside.contains("health_check_grace_period: 30 -> 90"),
+            "{text}"
+        );
+        assert!(!outside.contains("desired_count"), "{text}");
+        assert!(ours.contains("desired_count: 2 -> 3"), "{text}");
+        assert_eq!(json(&drift)["unfinished"][0]["attrs"][0]["live"], 3);
     }
 
     #[test]

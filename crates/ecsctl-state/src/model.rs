@@ -35,6 +35,11 @@ pub struct State {
     /// delete has not completed yet. The next apply deletes them first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deposed: Vec<Deposed>,
+    /// Updates sent to AWS that did not complete (the call, or the wait after it, failed):
+    /// the arguments they asked for, by address. A refresh that finds these values live
+    /// knows ecsctl made the change, and does not report it as changed outside ecsctl.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unconfirmed: BTreeMap<Address, Attrs>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,6 +94,7 @@ impl State {
             pending: BTreeMap::new(),
             data: BTreeMap::new(),
             deposed: Vec::new(),
+            unconfirmed: BTreeMap::new(),
         }
     }
 

@@ -32,12 +32,11 @@ pub async fn run(g: &Global, args: RefreshArgs) -> Result<ExitCode> {
             "No changes outside ecsctl: the {} resources in the state match AWS.",
             s.state.resources.len()
         );
-    } else {
-        print!(
-            "{}",
-            ecsctl_plan::drift::human(&refreshed.drift, ui::color_stdout())
-        );
     }
+    print!(
+        "{}",
+        ecsctl_plan::drift::human(&refreshed.drift, ui::color_stdout())
+    );
     if changed {
         println!(
             "Updated {} (serial {}).",
