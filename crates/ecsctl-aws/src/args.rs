@@ -124,7 +124,7 @@ pub fn global_ours(found: &[(String, String)], stack: &str, region: &str) -> boo
 }
 
 /// The value of tag `key` among `pairs`.
-fn tag_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(crate) fn tag_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == key)

@@ -196,8 +196,15 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Vec<Node> {
                     }
                     let holds_old = other.old_deps.contains(x);
                     let wait = match other.part {
-                        // A dependent that goes away goes first.
-                        Part::Delete | Part::DeleteOld => holds_old,
+                        // A dependent that goes away goes first; but a service needs its
+                        // listener rule only to be created (ECS wants the target group
+                        // attached to the load balancer): the rule stops routing to it
+                        // first (below).
+                        Part::Delete | Part::DeleteOld => {
+                            holds_old
+                                && !(x.kind == Kind::LbListenerRule
+                                    && other.address.kind == Kind::EcsService)
+                        }
                         // A dependent that stops referencing this one moves first.
                         Part::Update => {
                             (holds_old && !other.new_deps.contains(x))
@@ -216,31 +223,62 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Vec<Node> {
             Part::Recover => {}
         }
     }
-    // Listener rule priorities are unique per listener (AWS: PriorityInUse): the rule of a
-    // renamed service takes the priority its old rule holds, so every rule this plan creates
-    // waits for the rules it deletes (quick calls; the gap is one round trip).
-    let rule_deletes: Vec<usize> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| {
-            n.address.kind == Kind::LbListenerRule
-                && matches!(n.part, Part::Delete | Part::DeleteOld)
-        })
-        .map(|(i, _)| i)
-        .collect();
-    for (n, node) in nodes.iter().enumerate() {
-        if node.address.kind == Kind::LbListenerRule && node.part == Part::Create {
-            for &d in &rule_deletes {
-                if nodes[d].address != node.address {
-                    edges.push((n, d));
-                }
-            }
-        }
-    }
     for (n, m) in edges {
         add_edge(&mut nodes, n, m);
     }
+    // Traffic is handed over, not dropped (a renamed service, a path moved to another
+    // service): a listener rule that goes away stays until the rules and services this plan
+    // creates are in place, so the requests it matches are served until its successor
+    // serves them (a new rule whose priority it holds is created behind it, at a parked
+    // priority, and takes the priority over when it is deleted: AWS allows one rule per
+    // priority per listener, PriorityInUse); a service that goes away stops after its rules
+    // are gone; a rule whose priority moves waits for the rules deleted. An ordering that
+    // would close a cycle with the dependencies is left out.
+    let of = |kind: Kind, parts: &[Part]| -> Vec<usize> {
+        nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.address.kind == kind && parts.contains(&n.part))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let rule_deletes = of(Kind::LbListenerRule, &[Part::Delete, Part::DeleteOld]);
+    let mut handover = Vec::new();
+    for &d in &rule_deletes {
+        for m in of(Kind::LbListenerRule, &[Part::Create])
+            .into_iter()
+            .chain(of(Kind::EcsService, &[Part::Create]))
+        {
+            handover.push((d, m));
+        }
+        for n in of(Kind::EcsService, &[Part::Delete]) {
+            handover.push((n, d));
+        }
+        for n in of(Kind::LbListenerRule, &[Part::Update]) {
+            handover.push((n, d));
+        }
+    }
+    for (n, m) in handover {
+        if nodes[n].address != nodes[m].address && !waits_on(&nodes, m, n) {
+            add_edge(&mut nodes, n, m);
+        }
+    }
     nodes
+}
+
+/// Whether node `from` waits, directly or through others, for node `to`.
+fn waits_on(nodes: &[Node], from: usize, to: usize) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![from];
+    while let Some(n) = todo.pop() {
+        if n == to {
+            return true;
+        }
+        if seen.insert(n) {
+            todo.extend(nodes[n].waits_for.iter().copied());
+        }
+    }
+    false
 }
 
 /// Node `n` waits for node `m`.
@@ -321,20 +359,62 @@ mod tests {
         assert!(nodes[vpc].waits_for.is_empty());
     }
 
-    // A renamed service: its new listener rule takes the priority the old rule holds.
+    // A renamed service: the old rule keeps routing until the new rule and service are in
+    // place; the old service stops after its rule is gone.
     #[test]
-    fn a_new_listener_rule_waits_for_the_rules_deleted() {
+    fn a_renamed_services_old_rule_goes_after_its_successor_is_in_place() {
         let mut s = State::new("t");
         in_state(&mut s, "lb_listener_rule.api", &[]);
+        in_state(&mut s, "ecs_service.api", &[]);
+        in_state(&mut s, "lb_listener_rule.web", &[]);
         let p = plan(vec![
             change("lb_listener_rule.backend", Action::Create, &[]),
+            change(
+                "ecs_service.backend",
+                Action::Create,
+                &["lb_listener_rule.backend"],
+            ),
+            change("lb_listener_rule.api", Action::Delete, &[]),
+            change("ecs_service.api", Action::Delete, &[]),
+            change("lb_listener_rule.web", Action::Update, &[]),
+        ]);
+        let nodes = build(&p, &s);
+        let new_rule = find(&nodes, "lb_listener_rule.backend", Part::Create);
+        let new_svc = find(&nodes, "ecs_service.backend", Part::Create);
+        let old_rule = find(&nodes, "lb_listener_rule.api", Part::Delete);
+        let old_svc = find(&nodes, "ecs_service.api", Part::Delete);
+        let moved = find(&nodes, "lb_listener_rule.web", Part::Update);
+        assert!(nodes[new_rule].waits_for.is_empty());
+        assert_eq!(
+            nodes[old_rule].waits_for,
+            BTreeSet::from([new_rule, new_svc])
+        );
+        assert_eq!(nodes[old_svc].waits_for, BTreeSet::from([old_rule]));
+        assert_eq!(nodes[moved].waits_for, BTreeSet::from([old_rule]));
+    }
+
+    // A handover that would close a cycle with the dependencies is left out.
+    #[test]
+    fn a_handover_never_makes_a_cycle() {
+        let mut s = State::new("t");
+        in_state(&mut s, "lb_target_group.x", &[]);
+        in_state(&mut s, "lb_listener_rule.api", &["lb_target_group.x"]);
+        // The group is replaced delete-first: its delete waits for the old rule that
+        // forwards to it, and the new rule waits for the new group.
+        let p = plan(vec![
+            change("lb_target_group.x", Action::Replace, &[]),
+            change(
+                "lb_listener_rule.backend",
+                Action::Create,
+                &["lb_target_group.x"],
+            ),
             change("lb_listener_rule.api", Action::Delete, &[]),
         ]);
         let nodes = build(&p, &s);
-        let new = find(&nodes, "lb_listener_rule.backend", Part::Create);
-        let old = find(&nodes, "lb_listener_rule.api", Part::Delete);
-        assert_eq!(nodes[new].waits_for, BTreeSet::from([old]));
-        assert!(nodes[old].waits_for.is_empty());
+        let new_rule = find(&nodes, "lb_listener_rule.backend", Part::Create);
+        let old_rule = find(&nodes, "lb_listener_rule.api", Part::Delete);
+        assert!(waits_on(&nodes, new_rule, old_rule));
+        assert!(!waits_on(&nodes, old_rule, new_rule));
     }
 
     #[test]

@@ -4,6 +4,9 @@
 use ecsctl_testing::{AwsLike, Moto};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 struct Run {
     code: i32,
@@ -1017,22 +1020,102 @@ async fn renaming_a_routed_service_applies_in_one_run() {
     let d = dir.path();
     let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("stack.state.json")).unwrap())
+            .unwrap();
+    // The example runs in its own region.
+    let region = st["data"]["region"].as_str().unwrap().to_string();
+    let conf = Moto::get()
+        .sdk_config()
+        .await
+        .to_builder()
+        .region(aws_types::region::Region::new(region))
+        .build();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
+    let listener = st["resources"]["lb_listener.http"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     edit(
         d,
         "name              = \"api\"",
         "name              = \"backend\"",
     );
-    let r = ecsctl(
-        d,
-        &[
-            "apply",
-            "--auto-approve",
-            "--no-wait",
-            "--wait-timeout",
-            "60s",
-        ],
-    );
+    // While the rename applies, watch the listener: some rule must route /api/* at every
+    // look (the old rule until its successor is in place, then the successor).
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (elb, listener, stop) = (elb.clone(), listener.clone(), stop.clone());
+        tokio::spawn(async move {
+            let (mut looks, mut unrouted) = (0, 0);
+            while !stop.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let Ok(out) = elb.describe_rules().listener_arn(&listener).send().await else {
+                    continue;
+                };
+                looks += 1;
+                let routed = out.rules().iter().any(|r| {
+                    r.conditions().iter().any(|c| {
+                        c.values()
+                            .iter()
+                            .chain(
+                                c.path_pattern_config()
+                                    .map(|p| p.values())
+                                    .unwrap_or_default(),
+                            )
+                            .any(|v| v == "/api/*")
+                    })
+                });
+                if !routed {
+                    unrouted += 1;
+                }
+            }
+            (looks, unrouted)
+        })
+    };
+    let dir_path = d.to_path_buf();
+    let r = tokio::task::spawn_blocking(move || {
+        ecsctl(
+            &dir_path,
+            &[
+                "apply",
+                "--auto-approve",
+                "--no-wait",
+                "--wait-timeout",
+                "60s",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    stop.store(true, Ordering::SeqCst);
+    let (looks, unrouted) = watcher.await.unwrap();
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(looks > 0);
+    assert_eq!(
+        unrouted, 0,
+        "/api/* had no rule at {unrouted} of {looks} looks\n{}",
+        r.stdout
+    );
+    // The order a user reads in the output: the new rule is parked behind the old one, the
+    // new service runs before the old rule goes, the old service stops after it.
+    let at = |address: &str, what: &str| {
+        r.stdout
+            .lines()
+            .position(|l| l.contains(&format!("{address}:")) && l.contains(what))
+            .unwrap_or_else(|| panic!("no `{address}` line with `{what}`:\n{}", r.stdout))
+    };
+    at("lb_listener_rule.backend", "behind it until then");
+    assert!(
+        at("ecs_service.backend", "created in") < at("lb_listener_rule.api", "destroying..."),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        at("lb_listener_rule.api", "destroyed in") < at("ecs_service.api", "destroying..."),
+        "{}",
+        r.stdout
+    );
     let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     let st: serde_json::Value =
@@ -1044,19 +1127,9 @@ async fn renaming_a_routed_service_applies_in_one_run() {
     let tg = st["resources"]["lb_target_group.backend"]["id"]
         .as_str()
         .unwrap();
-    // The example runs in its own region.
-    let region = st["data"]["region"].as_str().unwrap().to_string();
-    let conf = Moto::get()
-        .sdk_config()
-        .await
-        .to_builder()
-        .region(aws_types::region::Region::new(region))
-        .build();
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
-    let listener = st["resources"]["lb_listener.http"]["id"].as_str().unwrap();
     let rules = elb
         .describe_rules()
-        .listener_arn(listener)
+        .listener_arn(&listener)
         .send()
         .await
         .unwrap();
@@ -1067,6 +1140,18 @@ async fn renaming_a_routed_service_applies_in_one_run() {
         .expect("the backend rule on the listener");
     assert_eq!(found.actions()[0].target_group_arn(), Some(tg));
     assert_eq!(found.priority(), Some("10"));
+    let tags = elb
+        .describe_tags()
+        .resource_arns(rule)
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = tags.tag_descriptions()[0]
+        .tags()
+        .iter()
+        .filter_map(|t| t.key())
+        .collect();
+    assert!(!keys.contains(&"ecsctl:priority"), "{keys:?}");
     let r = ecsctl(d, &["destroy", "--auto-approve"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }

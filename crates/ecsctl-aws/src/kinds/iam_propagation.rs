@@ -81,8 +81,8 @@ where
                 call.progress.note(
                     call.address,
                     &format!(
-                        "waiting for a new IAM role or instance profile to propagate \
-                         ({elapsed}s): {}",
+                        "waiting for AWS to propagate a new IAM role, instance profile or \
+                         load balancer association ({elapsed}s): {}",
                         e.message
                     ),
                 );

@@ -13,12 +13,12 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, HostHeaderConditionConfig, PathPatternConditionConfig, Rule,
-    RuleCondition, RulePriorityPair,
+    RuleCondition, RulePriorityPair, Tag,
 };
-use ecsctl_graph::{Address, Kind};
+use ecsctl_graph::{Address, Kind, STACK_TAG};
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub struct LbListenerRule;
 
@@ -27,38 +27,48 @@ impl Handler for LbListenerRule {
     async fn create(
         &self,
         aws: &Clients,
-        _call: &Call<'_>,
+        call: &Call<'_>,
         args: &Attrs,
         _token: &str,
     ) -> Result<Created, ProviderError> {
+        let priority = int32(args, "priority")?;
+        let err = match create_at(aws, args, priority, None).await {
+            Err(e) if e.code.as_deref() == Some("PriorityInUse") => e,
+            done => return done,
+        };
+        // The priority is held. When the holder is this stack's (the rule of a renamed
+        // service, deleted later in this apply), park behind it: the holder keeps routing
+        // until it is deleted, and its delete hands the priority over (see `delete`).
         let listener = args::str(args, "listener_arn")?;
-        tracing::debug!(listener, "elbv2 CreateRule");
-        // No client token; the priority is unique per listener, so a retried create fails
-        // with PriorityInUse instead of duplicating, and `find` adopts the first one.
-        let out = aws
-            .elbv2
-            .create_rule()
-            .listener_arn(listener)
-            .priority(int32(args, "priority")?)
-            .set_conditions(Some(conditions(args)?))
-            .actions(forward(args)?)
-            .set_tags(Some(elb_tags(args)))
-            .customize()
-            .config_override(once!(aws_sdk_elasticloadbalancingv2))
-            .send()
-            .await
-            .map_err(error::map)?;
-        let arn = out
-            .rules()
-            .first()
-            .and_then(|r| r.rule_arn())
-            .ok_or_else(|| {
-                ProviderError::new(
-                    ErrorClass::Other,
-                    "CreateRule returned no rule; run the command again",
-                )
-            })?;
-        Ok(created(arn))
+        let rules = listener_rules(aws, listener).await?;
+        let Some(holder) = rules.iter().find(|r| priority_of(r) == Some(priority)) else {
+            return Err(err);
+        };
+        let holder = holder.rule_arn().unwrap_or_default().to_string();
+        let tags = tags_of(aws, std::slice::from_ref(&holder)).await?;
+        let stack = stack_of(args);
+        let theirs = tags.get(&holder).map(|t| args::tag_value(t, STACK_TAG));
+        if stack.is_none() || theirs.flatten() != stack {
+            let mut err = err;
+            err.message = format!(
+                "{}: priority {priority} is held by rule {holder}, which this stack does not \
+                 own; remove it or move it to another priority",
+                err.message
+            );
+            return Err(err);
+        }
+        let used: BTreeSet<i32> = rules.iter().filter_map(priority_of).collect();
+        let Some(parked) = (PARKED..=MAX_PRIORITY).rev().find(|p| !used.contains(p)) else {
+            return Err(err);
+        };
+        call.progress.note(
+            call.address,
+            &format!(
+                "priority {priority} is still held by {holder}, which goes later in this \
+                 apply: created at priority {parked} behind it until then"
+            ),
+        );
+        create_at(aws, args, parked, Some(priority)).await
     }
 
     async fn find(
@@ -134,7 +144,7 @@ impl Handler for LbListenerRule {
         aws: &Clients,
         _call: &Call<'_>,
         id: &str,
-        _args: &Attrs,
+        args: &Attrs,
         _outputs: &Attrs,
     ) -> Result<(), ProviderError> {
         tracing::debug!(id, "elbv2 DeleteRule");
@@ -145,7 +155,8 @@ impl Handler for LbListenerRule {
                 .send()
                 .await
                 .map_err(error::map),
-        )
+        )?;
+        hand_over(aws, args).await
     }
 
     async fn read(
@@ -192,6 +203,116 @@ impl Handler for LbListenerRule {
         }
         orphans(aws, set, Kind::LbListenerRule, stack, &arns).await
     }
+}
+
+/// Priorities from here to [`MAX_PRIORITY`] park a rule behind the one holding its
+/// priority; the stack's own rules are numbered far below (ten per service).
+const PARKED: i32 = 45_000;
+/// The highest priority a listener rule can have (ELBv2 API reference, CreateRule).
+const MAX_PRIORITY: i32 = 50_000;
+/// On a parked rule: the priority it takes over when the rule holding it is deleted.
+const WANTS_TAG: &str = "ecsctl:priority";
+
+/// CreateRule at `priority`; `wants` marks a parked rule with the priority it waits for.
+async fn create_at(
+    aws: &Clients,
+    args: &Attrs,
+    priority: i32,
+    wants: Option<i32>,
+) -> Result<Created, ProviderError> {
+    let listener = args::str(args, "listener_arn")?;
+    let mut tags = elb_tags(args);
+    if let Some(w) = wants {
+        tags.push(Tag::builder().key(WANTS_TAG).value(w.to_string()).build());
+    }
+    tracing::debug!(listener, priority, "elbv2 CreateRule");
+    // No client token; the priority is unique per listener, so a retried create fails
+    // with PriorityInUse instead of duplicating, and `find` adopts the first one.
+    let out = aws
+        .elbv2
+        .create_rule()
+        .listener_arn(listener)
+        .priority(priority)
+        .set_conditions(Some(conditions(args)?))
+        .actions(forward(args)?)
+        .set_tags(Some(tags))
+        .customize()
+        .config_override(once!(aws_sdk_elasticloadbalancingv2))
+        .send()
+        .await
+        .map_err(error::map)?;
+    let arn = out
+        .rules()
+        .first()
+        .and_then(|r| r.rule_arn())
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Other,
+                "CreateRule returned no rule; run the command again",
+            )
+        })?;
+    Ok(created(arn))
+}
+
+/// After a rule's delete: the rule of this stack parked behind it (see `create`) takes its
+/// priority. It has been routing the same requests since the holder went, so there is no
+/// gap; moving it up only restores the order the stack file gives.
+async fn hand_over(aws: &Clients, args: &Attrs) -> Result<(), ProviderError> {
+    let (Ok(listener), Ok(priority), Some(stack)) = (
+        args::str(args, "listener_arn"),
+        int32(args, "priority"),
+        stack_of(args),
+    ) else {
+        return Ok(());
+    };
+    let rules = match listener_rules(aws, listener).await {
+        Ok(r) => r,
+        Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let parked: Vec<String> = rules
+        .iter()
+        .filter(|r| priority_of(r).is_some_and(|p| p >= PARKED))
+        .filter_map(|r| r.rule_arn().map(str::to_string))
+        .collect();
+    if parked.is_empty() {
+        return Ok(());
+    }
+    let tags = tags_of(aws, &parked).await?;
+    let wanted = priority.to_string();
+    let heir = parked.iter().find(|arn| {
+        tags.get(*arn).is_some_and(|t| {
+            args::tag_value(t, STACK_TAG) == Some(stack)
+                && args::tag_value(t, WANTS_TAG) == Some(wanted.as_str())
+        })
+    });
+    let Some(heir) = heir else {
+        return Ok(());
+    };
+    tracing::debug!(heir, priority, "elbv2 SetRulePriorities (hand over)");
+    aws.elbv2
+        .set_rule_priorities()
+        .rule_priorities(
+            RulePriorityPair::builder()
+                .rule_arn(heir)
+                .priority(priority)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(error::map)?;
+    aws.elbv2
+        .remove_tags()
+        .resource_arns(heir)
+        .tag_keys(WANTS_TAG)
+        .send()
+        .await
+        .map_err(error::map)?;
+    Ok(())
+}
+
+fn priority_of(r: &Rule) -> Option<i32> {
+    r.priority()?.parse().ok()
 }
 
 fn created(arn: &str) -> Created {
@@ -319,10 +440,10 @@ async fn describe(aws: &Clients, arns: Vec<String>) -> Result<Vec<Rule>, Provide
     Ok(out.rules().to_vec())
 }
 
-/// The ARNs of a listener's rules, without its default rule.
-async fn rules_of(aws: &Clients, listener: &str) -> Result<Vec<String>, ProviderError> {
+/// A listener's rules, without its default rule.
+async fn listener_rules(aws: &Clients, listener: &str) -> Result<Vec<Rule>, ProviderError> {
     tracing::debug!(listener, "elbv2 DescribeRules by listener");
-    let mut arns = Vec::new();
+    let mut rules = Vec::new();
     let mut marker: Option<String> = None;
     loop {
         let out = aws
@@ -333,17 +454,26 @@ async fn rules_of(aws: &Clients, listener: &str) -> Result<Vec<String>, Provider
             .send()
             .await
             .map_err(error::map)?;
-        arns.extend(
+        rules.extend(
             out.rules()
                 .iter()
                 .filter(|r| r.is_default() != Some(true))
-                .filter_map(|r| r.rule_arn().map(str::to_string)),
+                .cloned(),
         );
         match out.next_marker() {
             Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-            _ => return Ok(arns),
+            _ => return Ok(rules),
         }
     }
+}
+
+/// The ARNs of a listener's rules, without its default rule.
+async fn rules_of(aws: &Clients, listener: &str) -> Result<Vec<String>, ProviderError> {
+    Ok(listener_rules(aws, listener)
+        .await?
+        .iter()
+        .filter_map(|r| r.rule_arn().map(str::to_string))
+        .collect())
 }
 
 #[cfg(test)]
