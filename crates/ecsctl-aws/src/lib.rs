@@ -15,6 +15,7 @@ mod wait;
 pub use clients::{CallCounter, CallStats, Clients, RetrySettings};
 pub use read_set::ReadSet;
 
+use crate::kinds::Req;
 use async_trait::async_trait;
 use ecsctl_graph::{Address, Data, Kind};
 use ecsctl_provider::{
@@ -192,15 +193,10 @@ impl Provider for AwsProvider {
         token: &str,
     ) -> Result<Created, ProviderError> {
         // A lost reply neither loses nor duplicates the resource: see `safe_create`.
-        safe_create::create(
-            kinds::handler(call.address.kind),
-            &self.clients,
-            call,
-            args,
-            token,
-        )
-        .await
-        .map_err(|e| e.at(call.address))
+        let req = Req::create(&self.clients, call, args, token);
+        safe_create::create(kinds::handler(call.address.kind), &req)
+            .await
+            .map_err(|e| e.at(call.address))
     }
 
     async fn find(
@@ -210,7 +206,7 @@ impl Provider for AwsProvider {
         token: &str,
     ) -> Result<Option<Created>, ProviderError> {
         kinds::handler(call.address.kind)
-            .find(&self.clients, call, args, token)
+            .find(&Req::create(&self.clients, call, args, token))
             .await
             .map_err(|e| e.at(call.address))
     }
@@ -224,7 +220,7 @@ impl Provider for AwsProvider {
         outputs: &Attrs,
     ) -> Result<Attrs, ProviderError> {
         kinds::handler(call.address.kind)
-            .update(&self.clients, call, id, old, new, outputs)
+            .update(&Req::update(&self.clients, call, id, old, new, outputs))
             .await
             .map_err(|e| e.at(call.address))
     }
@@ -237,7 +233,7 @@ impl Provider for AwsProvider {
         outputs: &Attrs,
     ) -> Result<(), ProviderError> {
         kinds::handler(call.address.kind)
-            .delete(&self.clients, call, id, args, outputs)
+            .delete(&Req::delete(&self.clients, call, id, args, outputs))
             .await
             .map_err(|e| e.at(call.address))
     }

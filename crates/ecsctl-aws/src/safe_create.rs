@@ -15,14 +15,14 @@
 //!    bounded number of times.
 
 use crate::error;
-use crate::kinds::Handler;
+use crate::kinds::{Handler, Req};
 use crate::Clients;
 use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::retries::classifiers::{
     ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
 };
 use aws_smithy_types::retry::ErrorKind;
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, ProviderError};
+use ecsctl_provider::{Created, ErrorClass, ProviderError};
 use rand::Rng;
 use std::time::Duration;
 
@@ -172,17 +172,12 @@ fn backoff_settings(aws: &Clients) -> (Duration, Duration) {
 /// made: `find` adopts what the create made (and finishes it), or the create is sent again
 /// after a backoff, up to [`MAX_CREATE_ATTEMPTS`] times. "Already exists" is adopted only
 /// when `find` says the resource is this address's; otherwise the error stands.
-pub async fn create(
-    handler: &dyn Handler,
-    aws: &Clients,
-    call: &Call<'_>,
-    args: &Attrs,
-    token: &str,
-) -> Result<Created, ProviderError> {
-    let (base, cap) = backoff_settings(aws);
+pub async fn create(handler: &dyn Handler, req: &Req<'_>) -> Result<Created, ProviderError> {
+    let call = req.call;
+    let (base, cap) = backoff_settings(req.aws);
     let mut attempt = 1;
     loop {
-        let err = match handler.create(aws, call, args, token).await {
+        let err = match handler.create(req).await {
             Ok(created) => return Ok(created),
             Err(e) => e,
         };
@@ -190,7 +185,7 @@ pub async fn create(
             return Err(err);
         };
         tracing::debug!(address = %call.address, attempt, ?why, error = %err, "create failed uncertainly");
-        match handler.find(aws, call, args, token).await {
+        match handler.find(req).await {
             Ok(Some(found)) => {
                 call.progress.note(
                     call.address,
@@ -243,7 +238,7 @@ mod tests {
     use super::*;
     use async_trait::async_trait;
     use ecsctl_graph::{Address, Kind};
-    use ecsctl_provider::{Live, Options, Orphan, Quiet, ReadItem};
+    use ecsctl_provider::{Attrs, Call, Live, Options, Orphan, Quiet, ReadItem};
     use std::collections::BTreeMap;
     use std::sync::Mutex;
 
@@ -392,13 +387,7 @@ mod tests {
 
     #[async_trait]
     impl Handler for Script {
-        async fn create(
-            &self,
-            _: &Clients,
-            _: &Call<'_>,
-            _: &Attrs,
-            _: &str,
-        ) -> Result<Created, ProviderError> {
+        async fn create(&self, _: &Req<'_>) -> Result<Created, ProviderError> {
             *self.creates.lock().unwrap() += 1;
             let (makes, fails) = {
                 let mut steps = self.steps.lock().unwrap();
@@ -416,35 +405,14 @@ mod tests {
                 None => Ok(made("r-1")),
             }
         }
-        async fn find(
-            &self,
-            _: &Clients,
-            _: &Call<'_>,
-            _: &Attrs,
-            _: &str,
-        ) -> Result<Option<Created>, ProviderError> {
+        async fn find(&self, _: &Req<'_>) -> Result<Option<Created>, ProviderError> {
             *self.finds.lock().unwrap() += 1;
             Ok((Script::count(&self.made) > 0).then(|| made("r-1")))
         }
-        async fn update(
-            &self,
-            _: &Clients,
-            _: &Call<'_>,
-            _: &str,
-            _: &Attrs,
-            _: &Attrs,
-            _: &Attrs,
-        ) -> Result<Attrs, ProviderError> {
+        async fn update(&self, _: &Req<'_>) -> Result<Attrs, ProviderError> {
             Ok(Attrs::new())
         }
-        async fn delete(
-            &self,
-            _: &Clients,
-            _: &Call<'_>,
-            _: &str,
-            _: &Attrs,
-            _: &Attrs,
-        ) -> Result<(), ProviderError> {
+        async fn delete(&self, _: &Req<'_>) -> Result<(), ProviderError> {
             Ok(())
         }
         async fn read(
@@ -489,7 +457,8 @@ mod tests {
             progress: &Quiet,
             options: &opts,
         };
-        create(script, &clients(), &call, &Attrs::new(), "tok").await
+        let (aws, args) = (clients(), Attrs::new());
+        create(script, &Req::create(&aws, &call, &args, "tok")).await
     }
 
     #[tokio::test]

@@ -13,14 +13,15 @@
 use super::iam_propagation::retry_iam_propagation;
 use super::lb::{int32, int_or_str, is_ours, like, orphan, stack_of, STACK_TAG};
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag};
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -34,13 +35,10 @@ pub struct AutoscalingGroup;
 
 #[async_trait]
 impl Handler for AutoscalingGroup {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let template = template(args)?;
         let (min, max, desired) = sizes(args)?;
@@ -74,7 +72,7 @@ impl Handler for AutoscalingGroup {
             // No client token: a retry after a lost reply finds the group made by the
             // first attempt. Adopt it when it is ours.
             Err(e) if e.code.as_deref() == Some("AlreadyExists") => {
-                if self.find(aws, call, args, token).await?.is_none() {
+                if self.find(req).await?.is_none() {
                     return Err(ProviderError {
                         message: format!(
                             "{}; an Auto Scaling group named {name} exists and does not belong \
@@ -103,13 +101,10 @@ impl Handler for AutoscalingGroup {
         Ok(created_from(&group))
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let Some(stack) = stack_of(args) else {
             return Ok(None);
@@ -121,15 +116,16 @@ impl Handler for AutoscalingGroup {
             .map(created_from))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            call,
+            id,
+            old,
+            args: new,
+            outputs,
+            ..
+        } = *req;
         let changed = |k: &str| old.get(k) != new.get(k);
         let settings = [
             "launch_template_id",
@@ -192,14 +188,8 @@ impl Handler for AutoscalingGroup {
         Ok(outputs.clone())
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, call, id, .. } = *req;
         // ForceDelete terminates the instances with the group; a scaling activity still
         // running makes AWS refuse, so that is waited out too.
         let accepted = wait::until(call, GONE_POLL, || async {
@@ -249,12 +239,7 @@ impl Handler for AutoscalingGroup {
         .await
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // With a stack to look for, one listing by the stack tag finds the state's groups
         // and the orphans; groups it misses (deleted, retagged by hand) are asked by name.
         let mut groups = Vec::new();

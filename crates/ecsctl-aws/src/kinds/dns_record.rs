@@ -5,13 +5,13 @@
 
 use super::hosted_zone::{bare_id, wait_insync};
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
 };
-use ecsctl_graph::Address;
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::cmp::Ordering;
@@ -232,26 +232,18 @@ fn created(zone: &str, name: &str, kind: &str) -> Created {
 
 #[async_trait]
 impl Handler for DnsRecord {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let (zone, name, kind) = parts("", args)?;
         // UPSERT is idempotent: a retry after a lost reply changes nothing.
         change(aws, call, &zone, ChangeAction::Upsert, alias_set(args)?).await?;
         Ok(created(&zone, &name, &kind))
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req { aws, args, .. } = *req;
         // Records carry no tags: the name is the record's identity within the zone.
         let (zone, name, kind) = parts("", args)?;
         Ok(current(aws, &zone, &name, &kind)
@@ -259,28 +251,27 @@ impl Handler for DnsRecord {
             .map(|_| created(&zone, &name, &kind)))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        _old: &Attrs,
-        new: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            call,
+            id,
+            args: new,
+            ..
+        } = *req;
         let (zone, name, kind) = parts(id, new)?;
         change(aws, call, &zone, ChangeAction::Upsert, alias_set(new)?).await?;
         Ok(created(&zone, &name, &kind).outputs)
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req {
+            aws,
+            call,
+            id,
+            args,
+            ..
+        } = *req;
         let (zone, name, kind) = parts(id, args)?;
         // DELETE must repeat the record exactly: use what Route53 holds now.
         let Some(set) = current(aws, &zone, &name, &kind).await? else {
@@ -299,12 +290,7 @@ impl Handler for DnsRecord {
         }
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, _set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         let mut by_zone: BTreeMap<String, Vec<(&ReadItem, String, String)>> = BTreeMap::new();
         for item in items {
             let (zone, name, kind) =

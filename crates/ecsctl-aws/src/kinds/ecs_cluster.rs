@@ -3,6 +3,7 @@
 
 use crate::kinds::iam_propagation::retry_iam_propagation;
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -10,10 +11,9 @@ use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     Cluster, ClusterField, ClusterSetting, ClusterSettingName, ContainerInstanceStatus, Tag,
 };
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
-use std::collections::BTreeMap;
 
 pub struct EcsCluster;
 
@@ -219,13 +219,10 @@ async fn deregister_instances(aws: &Clients, cluster: &str) -> Result<(), Provid
 
 #[async_trait]
 impl Handler for EcsCluster {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let insights_on = args
             .get("container_insights")
@@ -254,13 +251,10 @@ impl Handler for EcsCluster {
         })
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let address = call.address.to_string();
         Ok(describe(aws, &[name.to_string()])
@@ -270,15 +264,15 @@ impl Handler for EcsCluster {
             .and_then(created))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            id,
+            old,
+            args: new,
+            outputs,
+            ..
+        } = *req;
         let on = new
             .get("container_insights")
             .and_then(Json::as_bool)
@@ -305,14 +299,8 @@ impl Handler for EcsCluster {
         Ok(out)
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, id, .. } = *req;
         deregister_instances(aws, id).await?;
         tracing::debug!(cluster = id, "ecs DeleteCluster");
         match aws.ecs.delete_cluster().cluster(id).send().await {
@@ -328,12 +316,7 @@ impl Handler for EcsCluster {
         }
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // Looking for orphans lists every cluster (with tags) anyway: read from that
         // listing, and describe only what it missed.
         let mut found = set.ecs_clusters(aws).await?.unwrap_or_default().to_vec();
@@ -357,12 +340,7 @@ impl Handler for EcsCluster {
             .collect())
     }
 
-    async fn tagged(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        stack: &str,
-    ) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         let mut out = Vec::new();
         for c in set.ecs_clusters(aws).await?.unwrap_or_default() {
             let tags = ecs_tag_pairs(c.tags());

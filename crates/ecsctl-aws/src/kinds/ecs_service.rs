@@ -13,6 +13,7 @@
 use super::ecs_cluster::{ecs_tag_pairs, ecs_tags, is_stacks, retag};
 use super::iam_propagation::retry_iam_propagation;
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
@@ -23,7 +24,7 @@ use aws_sdk_ecs::types::{
     LaunchType, LoadBalancer, PlacementStrategy, PlacementStrategyType, PropagateTags, Service,
     ServiceField,
 };
-use ecsctl_graph::{Address, Kind};
+use ecsctl_graph::Kind;
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashSet};
@@ -559,13 +560,14 @@ fn service_gone(e: &ProviderError) -> bool {
 
 #[async_trait]
 impl Handler for EcsService {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws,
+            call,
+            args,
+            token,
+            ..
+        } = *req;
         let name = args::str(args, "name")?;
         let cluster = args::str(args, "cluster")?;
         let lbs = load_balancers(args)?;
@@ -614,13 +616,10 @@ impl Handler for EcsService {
         Ok(created)
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let cluster = args::str(args, "cluster")?;
         let address = call.address.to_string();
@@ -632,15 +631,16 @@ impl Handler for EcsService {
             .and_then(created))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            call,
+            id,
+            old,
+            args: new,
+            outputs,
+            ..
+        } = *req;
         let cluster = cluster_of(id, new)?;
         let changed = |k: &str| old.get(k) != new.get(k);
         let mut req = aws
@@ -693,14 +693,14 @@ impl Handler for EcsService {
         Ok(out)
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req {
+            aws,
+            call,
+            id,
+            args,
+            ..
+        } = *req;
         let cluster = cluster_of(id, args)?;
         tracing::debug!(service = id, "ecs UpdateService desiredCount=0");
         if let Err(e) = aws
@@ -737,12 +737,7 @@ impl Handler for EcsService {
         wait_inactive(aws, call, &cluster, id).await
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // The set's DescribeServices answers (the task definition reader uses them too).
         let found = set.ecs_services(aws).await.as_ref().map_err(Clone::clone)?;
         Ok(items
@@ -757,12 +752,7 @@ impl Handler for EcsService {
             .collect())
     }
 
-    async fn tagged(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        stack: &str,
-    ) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         // With a stack, the set's services are every service of the stack's clusters.
         let mut out = Vec::new();
         for s in set.ecs_services(aws).await.as_ref().map_err(Clone::clone)? {
@@ -831,7 +821,8 @@ mod tests {
     use aws_sdk_ecs::types::{Deployment, ServiceEvent, Task};
     use aws_sdk_ecs::Client;
     use aws_smithy_mocks::{mock, Rule};
-    use ecsctl_provider::Options;
+    use ecsctl_graph::Address;
+    use ecsctl_provider::{Call, Options};
 
     const ARN: &str = "arn:aws:ecs:eu-west-2:123456789012:service/demo/web";
 
@@ -1052,15 +1043,9 @@ mod tests {
             progress: &ecsctl_provider::Quiet,
             options: &options,
         };
+        let (old, new, outputs) = (update_args(2), update_args(3), Attrs::new());
         EcsService
-            .update(
-                aws,
-                &call,
-                ARN,
-                &update_args(2),
-                &update_args(3),
-                &Attrs::new(),
-            )
+            .update(&Req::update(aws, &call, ARN, &old, &new, &outputs))
             .await
     }
 

@@ -3,27 +3,25 @@
 
 use super::ec2::{self, filter, gone, into_attrs, no_id};
 use super::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address as Ip, DomainType, ResourceType};
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 pub struct Eip;
 
 #[async_trait]
 impl Handler for Eip {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let domain = args::opt_str(args, "domain").unwrap_or("vpc");
         if domain != "vpc" {
             return Err(ProviderError::new(
@@ -51,13 +49,10 @@ impl Handler for Eip {
         })
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         tracing::debug!(address = %call.address, "DescribeAddresses by tags");
         let out = aws
             .ec2
@@ -79,15 +74,16 @@ impl Handler for Eip {
             }))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            call,
+            id,
+            old,
+            args: new,
+            outputs,
+            ..
+        } = *req;
         tracing::debug!(address = %call.address, id, "update elastic IP tags");
         ec2::sync_tags(&aws.ec2, id, old, new).await?;
         let mut out = outputs.clone();
@@ -95,14 +91,8 @@ impl Handler for Eip {
         Ok(out)
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, call, id, .. } = *req;
         tracing::debug!(address = %call.address, id, "ReleaseAddress");
         match aws.ec2.release_address().allocation_id(id).send().await {
             Ok(_) => Ok(()),
@@ -118,12 +108,7 @@ impl Handler for Eip {
         }
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         let addresses = ec2::scan(
             set,
             Kind::Eip,

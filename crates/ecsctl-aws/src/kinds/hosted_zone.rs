@@ -2,6 +2,7 @@
 //! zone id without `/hostedzone/`. Also the Route53 change waiter the record kind shares.
 
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
@@ -11,7 +12,7 @@ use aws_sdk_route53::types::{
     ChangeInfo, ChangeStatus, HostedZone as AwsZone, HostedZoneConfig, Tag, TagResourceType, Vpc,
     VpcRegion,
 };
-use ecsctl_graph::{Address, Kind};
+use ecsctl_graph::Kind;
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -214,13 +215,14 @@ async fn zones_named(aws: &Clients, name: &str) -> Result<Vec<AwsZone>, Provider
 
 #[async_trait]
 impl Handler for HostedZone {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws,
+            call,
+            args,
+            token,
+            ..
+        } = *req;
         let name = args::str(args, "name")?;
         let vpc = Vpc::builder()
             .vpc_id(args::str(args, "vpc_id")?)
@@ -263,7 +265,7 @@ impl Handler for HostedZone {
                 if e.code.as_deref() != Some("HostedZoneAlreadyExists") {
                     return Err(e);
                 }
-                let found = self.find(aws, call, args, token).await?.ok_or(e)?;
+                let found = self.find(req).await?.ok_or(e)?;
                 (found.id, Vec::new(), None)
             }
         };
@@ -276,13 +278,14 @@ impl Handler for HostedZone {
         })
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws,
+            call,
+            args,
+            token,
+            ..
+        } = *req;
         let name = args::str(args, "name")?;
         let reference = args::client_token(token, CALLER_REFERENCE_MAX);
         let zones: Vec<AwsZone> = zones_named(aws, name)
@@ -316,15 +319,16 @@ impl Handler for HostedZone {
             }))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs_in: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            call,
+            id,
+            old,
+            args: new,
+            outputs: outputs_in,
+            ..
+        } = *req;
         if old.get("comment") != new.get("comment") {
             tracing::debug!(zone = id, "route53 UpdateHostedZoneComment");
             aws.route53
@@ -374,14 +378,8 @@ impl Handler for HostedZone {
         Ok(out)
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, id, .. } = *req;
         tracing::debug!(zone = id, "route53 DeleteHostedZone");
         not_found_ok(
             aws.route53
@@ -394,12 +392,7 @@ impl Handler for HostedZone {
         Ok(())
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, _set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // GetHostedZone takes one zone: run them concurrently.
         let mut tasks = tokio::task::JoinSet::new();
         for item in items {
@@ -464,12 +457,7 @@ impl Handler for HostedZone {
         Ok(out)
     }
 
-    async fn tagged(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        stack: &str,
-    ) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         // The zones the refresh reads are not orphans: no tags needed for them.
         let known: Vec<&str> = set
             .items(Kind::HostedZone)
@@ -507,6 +495,7 @@ impl Handler for HostedZone {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ecsctl_graph::Address;
     use crate::kinds::ecs_service::test_support::{mock_clients, Notes};
     use aws_sdk_route53::operation::get_change::GetChangeOutput;
     use aws_sdk_route53::Client;

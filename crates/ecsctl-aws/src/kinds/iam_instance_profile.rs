@@ -4,13 +4,14 @@
 
 use super::iam_role::{iam_tags, tag_pairs, PATH_PREFIX};
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_iam::types::InstanceProfile;
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::{json, Map, Value as Json};
 use std::collections::BTreeMap;
 
@@ -108,13 +109,10 @@ async fn remove_role(aws: &Clients, profile: &str, role: &str) -> Result<(), Pro
 
 #[async_trait]
 impl Handler for IamInstanceProfile {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let path = args::str(args, "path")?;
         let role = args::opt_str(args, "role_name");
@@ -171,13 +169,10 @@ impl Handler for IamInstanceProfile {
         Ok(created(&profile))
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let Some(profile) = get(aws, name)
             .await?
@@ -194,15 +189,15 @@ impl Handler for IamInstanceProfile {
         Ok(Some(created(&profile)))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            id,
+            old,
+            args: new,
+            outputs,
+            ..
+        } = *req;
         let (before, after) = (
             args::opt_str(old, "role_name"),
             args::opt_str(new, "role_name"),
@@ -253,14 +248,8 @@ impl Handler for IamInstanceProfile {
         Ok(created(&p).outputs)
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, id, .. } = *req;
         let Some(profile) = get(aws, id).await? else {
             return Ok(());
         };
@@ -279,12 +268,7 @@ impl Handler for IamInstanceProfile {
         Ok(())
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // A profile holding a role comes with that role in the refresh's IAM listing. Those
         // not found there (no role, the listing refused) or listed without their tags
         // (AWS may leave them out; ecsctl's profiles always have some) are read one by one.
@@ -327,12 +311,7 @@ impl Handler for IamInstanceProfile {
         Ok(out)
     }
 
-    async fn tagged(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        stack: &str,
-    ) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         // Tags of profiles holding a role come with the refresh's IAM listing.
         let with_roles: BTreeMap<String, Vec<(String, String)>> = match set.iam_roles(aws).await {
             Ok(Some(roles)) => roles

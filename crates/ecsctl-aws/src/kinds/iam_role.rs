@@ -3,13 +3,14 @@
 //! concurrently.
 
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_iam::types::{RoleDetail, Tag};
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::{json, Map, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -285,13 +286,10 @@ fn live_of_detail(role: &RoleDetail) -> Result<Live, ProviderError> {
 
 #[async_trait]
 impl Handler for IamRole {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let path = args::str(args, "path")?;
         let trust = args::object(args, "assume_role_policy")?;
@@ -348,13 +346,10 @@ impl Handler for IamRole {
         Ok(created(&role))
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let Some(role) = get_role(aws, name)
             .await?
@@ -369,15 +364,15 @@ impl Handler for IamRole {
         Ok(Some(created(&role)))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            id,
+            old,
+            args: new,
+            outputs,
+            ..
+        } = *req;
         if old.get("assume_role_policy") != new.get("assume_role_policy") {
             let trust = args::object(new, "assume_role_policy")?;
             tracing::debug!(role = id, "iam UpdateAssumeRolePolicy");
@@ -466,14 +461,8 @@ impl Handler for IamRole {
         Ok(created(&role).outputs)
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, id, .. } = *req;
         let result = async {
             let attached = aws
                 .iam
@@ -560,12 +549,7 @@ impl Handler for IamRole {
         gone_ok(result)
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         if items.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -605,12 +589,7 @@ impl Handler for IamRole {
         Ok(out)
     }
 
-    async fn tagged(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        stack: &str,
-    ) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         // The refresh's listing has every role with its tags.
         if let Some(roles) = set.iam_roles(aws).await.as_ref().map_err(Clone::clone)? {
             return Ok(roles

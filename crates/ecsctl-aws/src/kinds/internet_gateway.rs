@@ -3,27 +3,25 @@
 
 use super::ec2::{self, filter, gone, into_attrs, no_id};
 use super::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{InternetGateway as Igw, ResourceType};
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 pub struct InternetGateway;
 
 #[async_trait]
 impl Handler for InternetGateway {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let vpc_id = args::str(args, "vpc_id")?;
         tracing::debug!(address = %call.address, "CreateInternetGateway");
         let out = aws
@@ -44,13 +42,10 @@ impl Handler for InternetGateway {
         Ok(ec2::created(&id))
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         tracing::debug!(address = %call.address, "DescribeInternetGateways by tags");
         let out = aws
             .ec2
@@ -77,28 +72,22 @@ impl Handler for InternetGateway {
         Ok(Some(ec2::created(id)))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            call,
+            id,
+            old,
+            args: new,
+            ..
+        } = *req;
         tracing::debug!(address = %call.address, id, "update internet gateway tags");
         ec2::sync_tags(&aws.ec2, id, old, new).await?;
         Ok(ec2::id_outputs(id))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, call, id, .. } = *req;
         // Detach from wherever it is attached (the state's vpc_id may be stale).
         let live = match describe(aws, vec![id.to_string()]).await {
             Ok(found) => found,
@@ -150,12 +139,7 @@ impl Handler for InternetGateway {
         }
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         let igws = ec2::scan(
             set,
             Kind::InternetGateway,

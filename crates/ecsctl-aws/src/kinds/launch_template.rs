@@ -6,6 +6,7 @@
 
 use super::ec2::{self, gone, into_attrs, no_id};
 use super::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -18,10 +19,10 @@ use aws_sdk_ec2::types::{
     LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType,
     ResponseLaunchTemplateData, VolumeType,
 };
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 pub struct LaunchTemplate;
@@ -33,13 +34,14 @@ const PROFILE_RETRY_WAIT: Duration = Duration::from_secs(3);
 
 #[async_trait]
 impl Handler for LaunchTemplate {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws,
+            call,
+            args,
+            token,
+            ..
+        } = *req;
         let name = args::str(args, "name")?;
         let data = template_data(args)?;
         let mut attempt = 0;
@@ -81,13 +83,10 @@ impl Handler for LaunchTemplate {
         })
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         tracing::debug!(address = %call.address, name, "DescribeLaunchTemplates by name");
         let found = match aws
@@ -118,15 +117,16 @@ impl Handler for LaunchTemplate {
             }))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs_now: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            call,
+            id,
+            old,
+            args: new,
+            outputs: outputs_now,
+            ..
+        } = *req;
         let old_data = template_data(old).ok();
         let new_data = template_data(new)?;
         let mut version = outputs_now
@@ -164,14 +164,8 @@ impl Handler for LaunchTemplate {
         Ok(outputs(id, version))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, call, id, .. } = *req;
         tracing::debug!(address = %call.address, id, "DeleteLaunchTemplate");
         match aws
             .ec2
@@ -192,12 +186,7 @@ impl Handler for LaunchTemplate {
         }
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         let templates = ec2::scan(
             set,
             Kind::LaunchTemplate,

@@ -6,6 +6,7 @@
 //! group) share: tag diffs, batched DescribeTags, per-id fallback on NotFound, orphans.
 
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::{ElbTags, ReadSet};
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
@@ -34,13 +35,10 @@ pub struct Lb;
 
 #[async_trait]
 impl Handler for Lb {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let scheme = if args::bool(args, "internal")? {
             LoadBalancerSchemeEnum::Internal
@@ -78,13 +76,10 @@ impl Handler for Lb {
         })
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         tracing::debug!(name, "elbv2 DescribeLoadBalancers by name");
         let found = match aws
@@ -126,15 +121,15 @@ impl Handler for Lb {
         Ok(None)
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            id,
+            old,
+            args: new,
+            outputs,
+            ..
+        } = *req;
         let subnets = args::strings(new, "subnet_ids")?;
         if sorted(args::strings(old, "subnet_ids")?) != sorted(subnets.clone()) {
             tracing::debug!(id, "elbv2 SetSubnets");
@@ -165,14 +160,8 @@ impl Handler for Lb {
         Ok(outputs.clone())
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, call, id, .. } = *req;
         tracing::debug!(id, "elbv2 DeleteLoadBalancer");
         match aws
             .elbv2
@@ -201,12 +190,7 @@ impl Handler for Lb {
         interfaces_gone(aws, call, id).await
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // With a stack, from the listing orphan discovery makes anyway.
         let listing = set.elb_load_balancers(aws).await?;
         let mut out = BTreeMap::new();
@@ -266,12 +250,7 @@ impl Handler for Lb {
         Ok(out)
     }
 
-    async fn tagged(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        stack: &str,
-    ) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         let arns = set.elb_stack_load_balancers(aws).await?;
         orphans(aws, set, Kind::Lb, stack, &arns).await
     }
@@ -560,7 +539,7 @@ pub(crate) async fn orphans(
     kind: Kind,
     stack: &str,
     arns: &[String],
-) -> Result<Vec<Orphan>, ProviderError> {
+) -> Res<Vec<Orphan>> {
     let mut tags = match set.elb_tags(aws).await {
         Ok(known) => known.clone(),
         Err(_) => ElbTags::new(),

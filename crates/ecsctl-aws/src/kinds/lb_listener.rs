@@ -10,6 +10,7 @@ use super::lb::{
     tags_in, tags_of, ELB_BATCH,
 };
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -18,8 +19,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, Listener, ProtocolEnum, RedirectActionConfig,
     RedirectActionStatusCodeEnum,
 };
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,13 +31,8 @@ pub struct LbListener;
 
 #[async_trait]
 impl Handler for LbListener {
-    async fn create(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req { aws, args, .. } = *req;
         let lb = args::str(args, "load_balancer_arn")?;
         let protocol = args::str(args, "protocol")?;
         let mut req = aws
@@ -72,13 +68,10 @@ impl Handler for LbListener {
         Ok(created(arn))
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let Some(stack) = stack_of(args) else {
             return Ok(None);
         };
@@ -101,15 +94,15 @@ impl Handler for LbListener {
             .map(|arn| created(arn)))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            id,
+            old,
+            args: new,
+            outputs,
+            ..
+        } = *req;
         let changed = |k: &str| old.get(k) != new.get(k);
         if ["port", "protocol", "certificate_arn", "default_action"]
             .iter()
@@ -135,14 +128,8 @@ impl Handler for LbListener {
         Ok(outputs.clone())
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, id, .. } = *req;
         tracing::debug!(id, "elbv2 DeleteListener");
         error::gone_ok(
             aws.elbv2
@@ -154,12 +141,7 @@ impl Handler for LbListener {
         )
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // With a stack, from the listing orphan discovery makes anyway.
         let listing = set.elb_stack_listeners(aws).await?;
         let mut out = BTreeMap::new();
@@ -186,12 +168,7 @@ impl Handler for LbListener {
         Ok(out)
     }
 
-    async fn tagged(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        stack: &str,
-    ) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         let arns: Vec<String> = set
             .elb_stack_listeners(aws)
             .await?

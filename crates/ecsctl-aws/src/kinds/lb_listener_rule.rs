@@ -7,6 +7,7 @@ use super::lb::{
     ELB_BATCH,
 };
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -15,8 +16,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, HostHeaderConditionConfig, PathPatternConditionConfig, Rule,
     RuleCondition, RulePriorityPair, Tag,
 };
-use ecsctl_graph::{Address, Kind, STACK_TAG};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::{Kind, STACK_TAG};
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -24,13 +25,10 @@ pub struct LbListenerRule;
 
 #[async_trait]
 impl Handler for LbListenerRule {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let priority = int32(args, "priority")?;
         let err = match create_at(aws, args, priority, None).await {
             Err(e) if e.code.as_deref() == Some("PriorityInUse") => e,
@@ -71,13 +69,10 @@ impl Handler for LbListenerRule {
         create_at(aws, args, parked, Some(priority)).await
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let Some(stack) = stack_of(args) else {
             return Ok(None);
         };
@@ -97,15 +92,15 @@ impl Handler for LbListenerRule {
             .map(|arn| created(arn)))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            id,
+            old,
+            args: new,
+            outputs,
+            ..
+        } = *req;
         let changed = |k: &str| old.get(k) != new.get(k);
         if ["path_patterns", "host_headers", "target_group_arn"]
             .iter()
@@ -139,14 +134,8 @@ impl Handler for LbListenerRule {
         Ok(outputs.clone())
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, id, args, .. } = *req;
         tracing::debug!(id, "elbv2 DeleteRule");
         error::gone_ok(
             aws.elbv2
@@ -159,12 +148,7 @@ impl Handler for LbListenerRule {
         hand_over(aws, args).await
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         let mut out = BTreeMap::new();
         for chunk in items.chunks(ELB_BATCH) {
             let ids: Vec<String> = chunk.iter().map(|i| i.id.clone()).collect();
@@ -186,12 +170,7 @@ impl Handler for LbListenerRule {
         Ok(out)
     }
 
-    async fn tagged(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        stack: &str,
-    ) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         let mut arns = Vec::new();
         let listeners = set.elb_stack_listeners(aws).await?.unwrap_or_default();
         for listener in listeners.iter().filter_map(|l| l.listener_arn()) {

@@ -6,6 +6,7 @@ use super::lb::{
     ELB_BATCH,
 };
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -13,8 +14,8 @@ use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     Matcher, ProtocolEnum, TargetGroup, TargetGroupAttribute, TargetTypeEnum,
 };
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 
@@ -54,13 +55,8 @@ impl HealthCheck {
 
 #[async_trait]
 impl Handler for LbTargetGroup {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req { aws, args, .. } = *req;
         let name = args::str(args, "name")?;
         let hc = HealthCheck::from_args(args)?;
         tracing::debug!(name, "elbv2 CreateTargetGroup");
@@ -101,7 +97,7 @@ impl Handler for LbTargetGroup {
                 })?,
             Err(e) if e.code.as_deref() == Some("DuplicateTargetGroupName") => {
                 // Ours from an earlier attempt (a retry after a lost reply): adopt it.
-                match self.find(aws, call, args, token).await? {
+                match self.find(req).await? {
                     Some(found) => found.id,
                     None => {
                         return Err(ProviderError {
@@ -124,13 +120,10 @@ impl Handler for LbTargetGroup {
         })
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let Some(stack) = stack_of(args) else {
             return Ok(None);
@@ -167,15 +160,15 @@ impl Handler for LbTargetGroup {
         }))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            id,
+            old,
+            args: new,
+            outputs,
+            ..
+        } = *req;
         if old.get("health_check") != new.get("health_check") {
             let hc = HealthCheck::from_args(new)?;
             tracing::debug!(id, "elbv2 ModifyTargetGroup");
@@ -200,14 +193,8 @@ impl Handler for LbTargetGroup {
         Ok(outputs.clone())
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, id, .. } = *req;
         tracing::debug!(id, "elbv2 DeleteTargetGroup");
         match aws
             .elbv2
@@ -225,12 +212,7 @@ impl Handler for LbTargetGroup {
         }
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // With a stack, from the listing orphan discovery makes anyway.
         let listing = set.elb_target_groups(aws).await?;
         let mut out = BTreeMap::new();
@@ -280,12 +262,7 @@ impl Handler for LbTargetGroup {
         Ok(out)
     }
 
-    async fn tagged(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        stack: &str,
-    ) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         // Target groups are named `<stack>-<service>`.
         let prefix = format!("{stack}-");
         let arns: Vec<String> = set

@@ -3,13 +3,14 @@
 //! Reads list every group under the names' common prefix (`/ecsctl/<stack>/`) at once.
 
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup as AwsLogGroup;
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -143,13 +144,8 @@ fn common_prefix(names: &[&str]) -> String {
 
 #[async_trait]
 impl Handler for LogGroup {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req { aws, args, .. } = *req;
         let name = args::str(args, "name")?;
         let tags: HashMap<String, String> = args::tags(args).into_iter().collect();
         tracing::debug!(name, "logs CreateLogGroup");
@@ -169,7 +165,7 @@ impl Handler for LogGroup {
             if e.code.as_deref() != Some("ResourceAlreadyExistsException") {
                 return Err(e);
             }
-            let adopted = self.find(aws, call, args, _token).await?;
+            let adopted = self.find(req).await?;
             if adopted.is_none() {
                 return Err(ProviderError {
                     message: format!(
@@ -200,13 +196,10 @@ impl Handler for LogGroup {
         })
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let Some(arn) = get(aws, name).await?.as_ref().and_then(arn_of) else {
             return Ok(None);
@@ -228,15 +221,15 @@ impl Handler for LogGroup {
         }))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs_in: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            id,
+            old,
+            args: new,
+            outputs: outputs_in,
+            ..
+        } = *req;
         let days = new.get("retention_in_days").and_then(Json::as_i64);
         if old.get("retention_in_days").and_then(Json::as_i64) != days {
             set_retention(aws, id, days).await?;
@@ -275,14 +268,8 @@ impl Handler for LogGroup {
         Ok(outputs(id, &arn))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, id, .. } = *req;
         tracing::debug!(name = id, "logs DeleteLogGroup");
         not_found_ok(
             aws.logs
@@ -295,12 +282,7 @@ impl Handler for LogGroup {
         Ok(())
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         let names: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
         let prefix = common_prefix(&names);
         // One listing under the common prefix; without one, one listing per name rather

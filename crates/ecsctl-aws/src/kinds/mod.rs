@@ -35,58 +35,98 @@ pub mod subnet;
 pub mod task_definition;
 pub mod vpc;
 
+/// What every kind's calls return.
+pub type Res<T> = Result<T, ProviderError>;
+/// What a kind's `read` returns: per address, the object as AWS has it, `None` if gone.
+pub type Reads = BTreeMap<Address, Option<Live>>;
+
+/// One call of a kind's create, find, update or delete.
+#[derive(Clone, Copy)]
+pub struct Req<'a> {
+    pub aws: &'a Clients,
+    /// The address, progress notes and options of the call.
+    pub call: &'a Call<'a>,
+    /// The object's id (update, delete; empty for create and find).
+    pub id: &'a str,
+    /// Create and find: the desired arguments; update: the new ones; delete: the recorded.
+    pub args: &'a Attrs,
+    /// Update: the arguments as recorded before (empty otherwise).
+    pub old: &'a Attrs,
+    /// Update, delete: the recorded outputs (empty otherwise).
+    pub outputs: &'a Attrs,
+    /// Create and find: the idempotency token of the create (empty otherwise).
+    pub token: &'a str,
+}
+
+static NONE: std::sync::LazyLock<Attrs> = std::sync::LazyLock::new(Attrs::new);
+
+impl<'a> Req<'a> {
+    pub fn create(aws: &'a Clients, call: &'a Call<'a>, args: &'a Attrs, token: &'a str) -> Self {
+        Req {
+            aws,
+            call,
+            id: "",
+            args,
+            old: &NONE,
+            outputs: &NONE,
+            token,
+        }
+    }
+
+    pub fn update(
+        aws: &'a Clients,
+        call: &'a Call<'a>,
+        id: &'a str,
+        old: &'a Attrs,
+        new: &'a Attrs,
+        outputs: &'a Attrs,
+    ) -> Self {
+        Req {
+            aws,
+            call,
+            id,
+            args: new,
+            old,
+            outputs,
+            token: "",
+        }
+    }
+
+    pub fn delete(
+        aws: &'a Clients,
+        call: &'a Call<'a>,
+        id: &'a str,
+        args: &'a Attrs,
+        outputs: &'a Attrs,
+    ) -> Self {
+        Req {
+            aws,
+            call,
+            id,
+            args,
+            old: &NONE,
+            outputs,
+            token: "",
+        }
+    }
+}
+
 /// The operations of one resource kind. Arguments and outputs follow
 /// `ecsctl_graph::kinds` for the kind.
 #[async_trait]
 pub trait Handler: Send + Sync {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        token: &str,
-    ) -> Result<Created, ProviderError>;
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        token: &str,
-    ) -> Result<Option<Created>, ProviderError>;
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError>;
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        args: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<(), ProviderError>;
+    async fn create(&self, req: &Req<'_>) -> Res<Created>;
+    /// The object an earlier create for this address made (by token or tags), finished.
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>>;
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs>;
+    async fn delete(&self, req: &Req<'_>) -> Res<()>;
     /// Read back `items` (all of this kind); `set` holds every item of the refresh and the
     /// calls several kinds share.
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError>;
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads>;
     /// The resources of this kind tagged for `stack` (known ones included). Kinds whose
     /// `read` lists by the stack tag ([`Handler::finds_tagged_in_read`]) report to `set`
     /// there and keep this default.
-    async fn tagged(
-        &self,
-        _aws: &Clients,
-        _set: &ReadSet,
-        _stack: &str,
-    ) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(&self, _aws: &Clients, _set: &ReadSet, _stack: &str) -> Res<Vec<Orphan>> {
         Ok(Vec::new())
     }
     /// True when `read`, given a set with a stack, also finds this kind's tagged resources

@@ -4,16 +4,17 @@
 
 use super::ec2::{self, gone, into_attrs, no_id};
 use super::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway as Nat, NatGatewayState, ResourceType};
-use ecsctl_graph::{Address, Kind};
+use ecsctl_graph::Kind;
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 pub struct NatGateway;
@@ -23,13 +24,14 @@ const POLL: Duration = Duration::from_secs(5);
 
 #[async_trait]
 impl Handler for NatGateway {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws,
+            call,
+            args,
+            token,
+            ..
+        } = *req;
         let subnet = args::str(args, "subnet_id")?;
         let allocation = args::str(args, "allocation_id")?;
         tracing::debug!(address = %call.address, subnet, allocation, "CreateNatGateway");
@@ -54,13 +56,10 @@ impl Handler for NatGateway {
         Ok(ec2::created(&id))
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         tracing::debug!(address = %call.address, "DescribeNatGateways by tags");
         let out = aws
             .ec2
@@ -81,28 +80,22 @@ impl Handler for NatGateway {
         Ok(Some(ec2::created(id)))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            call,
+            id,
+            old,
+            args: new,
+            ..
+        } = *req;
         tracing::debug!(address = %call.address, id, "update NAT gateway tags");
         ec2::sync_tags(&aws.ec2, id, old, new).await?;
         Ok(ec2::id_outputs(id))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, call, id, .. } = *req;
         tracing::debug!(address = %call.address, id, "DeleteNatGateway");
         if let Err(e) = aws.ec2.delete_nat_gateway().nat_gateway_id(id).send().await {
             let e = error::map(e);
@@ -114,12 +107,7 @@ impl Handler for NatGateway {
         wait_deleted(aws, call, id).await
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         let nats = ec2::scan(
             set,
             Kind::NatGateway,

@@ -8,13 +8,14 @@
 
 use super::ec2::{self, gone, into_attrs, no_id};
 use super::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, RouteOrigin, RouteTable as Rtb};
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 
@@ -38,13 +39,14 @@ impl Target {
 
 #[async_trait]
 impl Handler for RouteTable {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws,
+            call,
+            args,
+            token,
+            ..
+        } = *req;
         let vpc_id = args::str(args, "vpc_id")?;
         let routes = desired_routes(args)?;
         let subnets = args::strings(args, "subnet_ids")?;
@@ -84,13 +86,10 @@ impl Handler for RouteTable {
         })
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         tracing::debug!(address = %call.address, "DescribeRouteTables by tags");
         let out = aws
             .ec2
@@ -135,15 +134,15 @@ impl Handler for RouteTable {
         }))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            call,
+            id,
+            old,
+            args: new,
+            ..
+        } = *req;
         tracing::debug!(address = %call.address, id, "update route table");
         let live = describe_one(aws, id).await?;
         let want = desired_routes(new)?;
@@ -178,14 +177,8 @@ impl Handler for RouteTable {
         Ok(outputs(id, &associations))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, call, id, .. } = *req;
         let live = match describe_one(aws, id).await {
             Ok(t) => t,
             Err(e) if gone(&e) => return Ok(()),
@@ -208,12 +201,7 @@ impl Handler for RouteTable {
         }
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         let tables = ec2::scan(
             set,
             Kind::RouteTable,

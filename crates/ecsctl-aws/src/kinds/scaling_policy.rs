@@ -5,6 +5,7 @@
 use super::autoscaling_group::is_missing;
 use super::lb::number;
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -12,8 +13,7 @@ use aws_sdk_autoscaling::types::{
     MetricType, PredefinedMetricSpecification, ScalingPolicy as AwsPolicy,
     TargetTrackingConfiguration,
 };
-use ecsctl_graph::Address;
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -23,24 +23,14 @@ pub struct ScalingPolicy;
 
 #[async_trait]
 impl Handler for ScalingPolicy {
-    async fn create(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req { aws, args, .. } = *req;
         // PutScalingPolicy is an upsert by (group, name): retrying it is harmless.
         put(aws, args).await
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req { aws, args, .. } = *req;
         let group = args::str(args, "autoscaling_group_name")?;
         let name = args::str(args, "name")?;
         let policies = policies_of(aws, group, vec![name.to_string()]).await?;
@@ -50,26 +40,13 @@ impl Handler for ScalingPolicy {
             .map(created_from))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        _id: &str,
-        _old: &Attrs,
-        new: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req { aws, args: new, .. } = *req;
         Ok(put(aws, new).await?.outputs)
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, id, args, .. } = *req;
         let group = args::str(args, "autoscaling_group_name")?;
         // DeletePolicy takes the name or the ARN; the name is what stays stable.
         let name = args::opt_str(args, "name").unwrap_or(id);
@@ -90,12 +67,7 @@ impl Handler for ScalingPolicy {
         }
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        _set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, _set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // One DescribePolicies per group, for all of that group's policies.
         let mut by_group: BTreeMap<&str, Vec<&ReadItem>> = BTreeMap::new();
         for item in items {

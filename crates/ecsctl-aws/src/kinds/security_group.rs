@@ -10,6 +10,7 @@
 
 use super::ec2::{self, filter, gone, into_attrs, no_id};
 use super::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -18,10 +19,10 @@ use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup as Sg, SecurityGroupRule,
     UserIdGroupPair,
 };
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 pub struct SecurityGroup;
 
@@ -214,13 +215,10 @@ fn protocol_name(p: String) -> String {
 
 #[async_trait]
 impl Handler for SecurityGroup {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let name = args::str(args, "name")?;
         let description = args::str(args, "description")?;
         let vpc_id = args::str(args, "vpc_id")?;
@@ -244,13 +242,10 @@ impl Handler for SecurityGroup {
         Ok(ec2::created(id))
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         tracing::debug!(address = %call.address, "DescribeSecurityGroups by tags");
         let out = aws
             .ec2
@@ -274,15 +269,15 @@ impl Handler for SecurityGroup {
         Ok(Some(ec2::created(id)))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            call,
+            id,
+            old,
+            args: new,
+            ..
+        } = *req;
         tracing::debug!(address = %call.address, id, "update security group");
         let mut want = desired(new, false)?;
         want.extend(desired(new, true)?);
@@ -291,14 +286,8 @@ impl Handler for SecurityGroup {
         Ok(ec2::id_outputs(id))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, call, id, .. } = *req;
         tracing::debug!(address = %call.address, id, "DeleteSecurityGroup");
         match aws.ec2.delete_security_group().group_id(id).send().await {
             Ok(_) => Ok(()),
@@ -313,12 +302,7 @@ impl Handler for SecurityGroup {
         }
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         let groups = ec2::scan(
             set,
             Kind::SecurityGroup,

@@ -3,27 +3,25 @@
 
 use super::ec2::{self, bool_attr, gone, into_attrs, no_id};
 use super::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, Live, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, Live, ProviderError, ReadItem};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 pub struct Subnet;
 
 #[async_trait]
 impl Handler for Subnet {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let vpc_id = args::str(args, "vpc_id")?;
         let cidr = args::str(args, "cidr_block")?;
         let az = args::str(args, "availability_zone")?;
@@ -52,13 +50,10 @@ impl Handler for Subnet {
         Ok(ec2::created(&id))
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         tracing::debug!(address = %call.address, "DescribeSubnets by tags");
         let out = aws
             .ec2
@@ -83,15 +78,15 @@ impl Handler for Subnet {
         Ok(Some(ec2::created(id)))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            call,
+            id,
+            old,
+            args: new,
+            ..
+        } = *req;
         tracing::debug!(address = %call.address, id, "update subnet");
         let want = args::bool(new, "map_public_ip_on_launch")?;
         if args::bool(old, "map_public_ip_on_launch").ok() != Some(want) {
@@ -101,14 +96,8 @@ impl Handler for Subnet {
         Ok(ec2::id_outputs(id))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, call, id, .. } = *req;
         tracing::debug!(address = %call.address, id, "DeleteSubnet");
         match aws.ec2.delete_subnet().subnet_id(id).send().await {
             Ok(_) => Ok(()),
@@ -122,12 +111,7 @@ impl Handler for Subnet {
         }
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         let subnets = ec2::scan(
             set,
             Kind::Subnet,

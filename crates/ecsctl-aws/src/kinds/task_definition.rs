@@ -9,6 +9,7 @@
 use super::ecs_cluster::{ecs_tag_pairs, ecs_tags, retag};
 use super::iam_propagation::retry_iam_propagation;
 use crate::kinds::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
@@ -18,8 +19,8 @@ use aws_sdk_ecs::types::{
     PortMapping, SortOrder, Tag, TaskDefinition as AwsTaskDefinition, TaskDefinitionField,
     TaskDefinitionStatus, TransportProtocol,
 };
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -345,13 +346,14 @@ async fn list(aws: &Clients, family: &str) -> Result<Vec<String>, ProviderError>
 
 #[async_trait]
 impl Handler for TaskDefinition {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws,
+            call,
+            args,
+            token,
+            ..
+        } = *req;
         let family = args::str(args, "family")?;
         let containers = args::objects(args, "container_definitions")?
             .into_iter()
@@ -399,13 +401,14 @@ impl Handler for TaskDefinition {
         })
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws,
+            call,
+            args,
+            token,
+            ..
+        } = *req;
         let family = args::str(args, "family")?;
         let want = args::client_token(token, 128);
         let address = call.address.to_string();
@@ -426,15 +429,15 @@ impl Handler for TaskDefinition {
     }
 
     /// Only tags change in place (the schema replaces on everything else).
-    async fn update(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            id,
+            old,
+            args: new,
+            outputs,
+            ..
+        } = *req;
         let fixed = Kind::TaskDefinition
             .schema()
             .args
@@ -455,14 +458,8 @@ impl Handler for TaskDefinition {
         Ok(outputs.clone())
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        _call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, id, .. } = *req;
         tracing::debug!(arn = id, "ecs DeregisterTaskDefinition");
         if let Err(e) = aws
             .ecs
@@ -491,12 +488,7 @@ impl Handler for TaskDefinition {
         Ok(())
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // A revision never changes once registered: what can happen to it outside ecsctl is
         // deregistration and retagging. A revision a service of the refresh runs or is
         // deploying is there (ECS keeps running and scaling it even if deregistered): its
@@ -548,12 +540,7 @@ impl Handler for TaskDefinition {
         Ok(out)
     }
 
-    async fn tagged(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        stack: &str,
-    ) -> Result<Vec<Orphan>, ProviderError> {
+    async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         // Families are named `<stack>-<service>`. One listing of the account's active
         // revisions (100 a page) finds the stack's; only those the refresh does not already
         // know are described for their tags (normally none).

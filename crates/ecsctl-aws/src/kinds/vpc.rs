@@ -3,15 +3,16 @@
 
 use super::ec2::{self, bool_attr, into_attrs, no_id};
 use super::Handler;
+use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcAttributeName};
-use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Created, Live, ProviderError, ReadItem};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, Created, Live, ProviderError, ReadItem};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 pub struct Vpc;
 
@@ -21,13 +22,10 @@ const DEFAULT_DNS_HOSTNAMES: bool = false;
 
 #[async_trait]
 impl Handler for Vpc {
-    async fn create(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Created, ProviderError> {
+    async fn create(&self, req: &Req<'_>) -> Res<Created> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         let cidr = args::str(args, "cidr_block")?;
         let support = args::bool(args, "enable_dns_support")?;
         let hostnames = args::bool(args, "enable_dns_hostnames")?;
@@ -57,13 +55,10 @@ impl Handler for Vpc {
         Ok(ec2::created(&id))
     }
 
-    async fn find(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        args: &Attrs,
-        _token: &str,
-    ) -> Result<Option<Created>, ProviderError> {
+    async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
+        let Req {
+            aws, call, args, ..
+        } = *req;
         tracing::debug!(address = %call.address, "DescribeVpcs by tags");
         let out = aws
             .ec2
@@ -93,15 +88,15 @@ impl Handler for Vpc {
         Ok(Some(ec2::created(id)))
     }
 
-    async fn update(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        old: &Attrs,
-        new: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<Attrs, ProviderError> {
+    async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
+        let Req {
+            aws,
+            call,
+            id,
+            old,
+            args: new,
+            ..
+        } = *req;
         tracing::debug!(address = %call.address, id, "update VPC");
         let before = (
             args::bool(old, "enable_dns_support").unwrap_or(DEFAULT_DNS_SUPPORT),
@@ -116,14 +111,8 @@ impl Handler for Vpc {
         Ok(ec2::id_outputs(id))
     }
 
-    async fn delete(
-        &self,
-        aws: &Clients,
-        call: &Call<'_>,
-        id: &str,
-        _args: &Attrs,
-        _outputs: &Attrs,
-    ) -> Result<(), ProviderError> {
+    async fn delete(&self, req: &Req<'_>) -> Res<()> {
+        let Req { aws, call, id, .. } = *req;
         tracing::debug!(address = %call.address, id, "DeleteVpc");
         match aws.ec2.delete_vpc().vpc_id(id).send().await {
             Ok(_) => Ok(()),
@@ -137,12 +126,7 @@ impl Handler for Vpc {
         }
     }
 
-    async fn read(
-        &self,
-        aws: &Clients,
-        set: &ReadSet,
-        items: &[ReadItem],
-    ) -> Result<BTreeMap<Address, Option<Live>>, ProviderError> {
+    async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         let vpcs = ec2::scan(
             set,
             Kind::Vpc,
