@@ -2,8 +2,10 @@
 //! `find` and `tagged` use, batched reads that survive one missing id, and the description
 //! of what holds a resource that cannot be deleted.
 
+pub use super::ec2_object::Object;
+use super::{Reads, Res};
 use crate::read_set::ReadSet;
-use crate::{args, error};
+use crate::{args, error, Clients};
 use aws_sdk_ec2::types::{Filter, NetworkInterface, ResourceType, Tag, TagSpecification};
 use ecsctl_graph::{Address, Kind};
 use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
@@ -230,6 +232,57 @@ where
         found.extend(batched(&missing, describe).await?);
     }
     Ok(found)
+}
+
+/// The object of type `T` an earlier create for the call's address made: listed by the
+/// stack's tag, confirmed by both ownership tags.
+pub async fn find_own<T: Object>(aws: &Clients, call: &Call<'_>, args: &Attrs) -> Res<Option<T>> {
+    tracing::debug!(address = %call.address, "find by tags");
+    let found = T::list(aws, owner_filters(args)).await?;
+    Ok(found.into_iter().find(|o| is_at(o.tags(), call, args)))
+}
+
+/// [`scan`] for an object type: the items of `kind` and, with a stack, its orphans.
+pub async fn scan_objects<T: Object>(
+    aws: &Clients,
+    set: &ReadSet,
+    kind: Kind,
+    items: &[ReadItem],
+) -> Res<Vec<T>> {
+    scan(
+        set,
+        kind,
+        items,
+        |f| T::list(aws, vec![f]),
+        |ids| T::by_ids(aws, ids),
+        T::id,
+        T::tags,
+    )
+    .await
+}
+
+/// `read` for a kind whose live form comes from its object alone (`None`: as good as gone).
+pub async fn read_each<T: Object>(
+    aws: &Clients,
+    set: &ReadSet,
+    kind: Kind,
+    items: &[ReadItem],
+    live: impl Fn(&T) -> Option<Live>,
+) -> Res<Reads> {
+    let found = scan_objects::<T>(aws, set, kind, items).await?;
+    let by_id: HashMap<String, Live> = found
+        .iter()
+        .filter_map(|o| Some((o.id()?.to_string(), live(o)?)))
+        .collect();
+    Ok(by_address(items, &by_id))
+}
+
+/// A live form from arguments written as JSON.
+pub fn live(args: Json, outputs: Attrs) -> Live {
+    Live {
+        args: into_attrs(args),
+        outputs,
+    }
 }
 
 /// The read result for `items` from what was found by id: `None` for the rest.

@@ -1,7 +1,7 @@
 //! `eip`: AllocateAddress (domain vpc, tags at creation) / ReleaseAddress, addressed by
 //! allocation id; output `public_ip`.
 
-use super::ec2::{self, filter, gone, into_attrs, no_id};
+use super::ec2::{self, filter, gone, no_id, Object};
 use super::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
@@ -10,9 +10,8 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address as Ip, DomainType, ResourceType};
 use ecsctl_graph::Kind;
-use ecsctl_provider::{Attrs, Created, ErrorClass, Live, ProviderError, ReadItem};
+use ecsctl_provider::{Attrs, Created, ErrorClass, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
-use std::collections::HashMap;
 
 pub struct Eip;
 
@@ -53,25 +52,14 @@ impl Handler for Eip {
         let Req {
             aws, call, args, ..
         } = *req;
-        tracing::debug!(address = %call.address, "DescribeAddresses by tags");
-        let out = aws
-            .ec2
-            .describe_addresses()
-            .set_filters(Some(ec2::owner_filters(args)))
-            .send()
-            .await
-            .map_err(error::map)?;
-        Ok(out
-            .addresses()
-            .iter()
-            .find(|a| ec2::is_at(a.tags(), call, args))
-            .and_then(|a| {
-                let id = a.allocation_id()?;
-                Some(Created {
-                    id: id.to_string(),
-                    outputs: outputs(id, a.public_ip()),
-                })
-            }))
+        let found = ec2::find_own::<Ip>(aws, call, args).await?;
+        Ok(found.and_then(|a| {
+            let id = a.allocation_id()?;
+            Some(Created {
+                id: id.to_string(),
+                outputs: outputs(id, a.public_ip()),
+            })
+        }))
     }
 
     async fn update(&self, req: &Req<'_>) -> Res<Attrs> {
@@ -109,42 +97,15 @@ impl Handler for Eip {
     }
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
-        let addresses = ec2::scan(
-            set,
-            Kind::Eip,
-            items,
-            |f| async move {
-                aws.ec2
-                    .describe_addresses()
-                    .filters(f)
-                    .send()
-                    .await
-                    .map(|o| o.addresses().to_vec())
-                    .map_err(error::map)
-            },
-            |ids| describe(aws, ids),
-            Ip::allocation_id,
-            Ip::tags,
-        )
-        .await?;
-        let found: HashMap<String, Live> = addresses
-            .iter()
-            .filter_map(|a| {
-                let id = a.allocation_id()?;
-                let args = json!({
-                    "domain": a.domain().map(|d| d.as_str()).unwrap_or("vpc"),
-                    "tags": ec2::tags_json(a.tags()),
-                });
-                Some((
-                    id.to_string(),
-                    Live {
-                        args: into_attrs(args),
-                        outputs: outputs(id, a.public_ip()),
-                    },
-                ))
-            })
-            .collect();
-        Ok(ec2::by_address(items, &found))
+        ec2::read_each(aws, set, Kind::Eip, items, |a: &Ip| {
+            let id = a.allocation_id()?;
+            let args = json!({
+                "domain": a.domain().map(|d| d.as_str()).unwrap_or("vpc"),
+                "tags": ec2::tags_json(a.tags()),
+            });
+            Some(ec2::live(args, outputs(id, a.public_ip())))
+        })
+        .await
     }
 
     fn finds_tagged_in_read(&self) -> bool {
@@ -158,21 +119,10 @@ fn outputs(id: &str, public_ip: Option<&str>) -> Attrs {
     out
 }
 
-async fn describe(aws: &Clients, ids: Vec<String>) -> Result<Vec<Ip>, ProviderError> {
-    tracing::debug!(count = ids.len(), "DescribeAddresses");
-    aws.ec2
-        .describe_addresses()
-        .set_allocation_ids(Some(ids))
-        .send()
-        .await
-        .map(|o| o.addresses().to_vec())
-        .map_err(error::map)
-}
-
 /// Name the interface (NAT gateway, instance) an address that cannot be released is
 /// associated with.
 async fn explain(aws: &Clients, err: ProviderError, id: &str) -> ProviderError {
-    let Ok(found) = describe(aws, vec![id.to_string()]).await else {
+    let Ok(found) = Ip::by_ids(aws, vec![id.to_string()]).await else {
         return err;
     };
     let Some(eni) = found.first().and_then(|a| a.network_interface_id()) else {

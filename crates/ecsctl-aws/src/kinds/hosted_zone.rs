@@ -495,12 +495,12 @@ impl Handler for HostedZone {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ecsctl_graph::Address;
     use crate::kinds::ecs_service::test_support::{mock_clients, Notes};
     use aws_sdk_route53::operation::get_change::GetChangeOutput;
     use aws_sdk_route53::Client;
     use aws_smithy_mocks::mock;
     use aws_smithy_types::DateTime;
+    use ecsctl_graph::Address;
     use ecsctl_provider::Options;
 
     fn change(status: ChangeStatus) -> ChangeInfo {

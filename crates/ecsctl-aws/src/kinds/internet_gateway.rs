@@ -1,7 +1,7 @@
 //! `internet_gateway`: CreateInternetGateway (tags at creation) + AttachInternetGateway;
 //! delete detaches (tolerating "not attached") then deletes.
 
-use super::ec2::{self, filter, gone, into_attrs, no_id};
+use super::ec2::{self, filter, gone, no_id, Object};
 use super::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
@@ -10,9 +10,8 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{InternetGateway as Igw, ResourceType};
 use ecsctl_graph::Kind;
-use ecsctl_provider::{Attrs, Created, ErrorClass, Live, ProviderError, ReadItem};
+use ecsctl_provider::{Attrs, Created, ErrorClass, ProviderError, ReadItem};
 use serde_json::json;
-use std::collections::HashMap;
 
 pub struct InternetGateway;
 
@@ -46,19 +45,7 @@ impl Handler for InternetGateway {
         let Req {
             aws, call, args, ..
         } = *req;
-        tracing::debug!(address = %call.address, "DescribeInternetGateways by tags");
-        let out = aws
-            .ec2
-            .describe_internet_gateways()
-            .set_filters(Some(ec2::owner_filters(args)))
-            .send()
-            .await
-            .map_err(error::map)?;
-        let Some(igw) = out
-            .internet_gateways()
-            .iter()
-            .find(|g| ec2::is_at(g.tags(), call, args))
-        else {
+        let Some(igw) = ec2::find_own::<Igw>(aws, call, args).await? else {
             return Ok(None);
         };
         let id = igw
@@ -66,7 +53,7 @@ impl Handler for InternetGateway {
             .ok_or_else(|| no_id("DescribeInternetGateways"))?;
         // An interrupted create may have stopped between create and attach: finish it.
         let vpc_id = args::str(args, "vpc_id")?;
-        if attached_vpc(igw).is_none() {
+        if attached_vpc(&igw).is_none() {
             attach(aws, id, vpc_id).await?;
         }
         Ok(Some(ec2::created(id)))
@@ -89,7 +76,7 @@ impl Handler for InternetGateway {
     async fn delete(&self, req: &Req<'_>) -> Res<()> {
         let Req { aws, call, id, .. } = *req;
         // Detach from wherever it is attached (the state's vpc_id may be stale).
-        let live = match describe(aws, vec![id.to_string()]).await {
+        let live = match Igw::by_ids(aws, vec![id.to_string()]).await {
             Ok(found) => found,
             Err(e) if gone(&e) => return Ok(()),
             Err(e) => return Err(e),
@@ -140,60 +127,20 @@ impl Handler for InternetGateway {
     }
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
-        let igws = ec2::scan(
-            set,
-            Kind::InternetGateway,
-            items,
-            |f| async move {
-                aws.ec2
-                    .describe_internet_gateways()
-                    .filters(f)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(error::map)
-            },
-            |ids| describe(aws, ids),
-            Igw::internet_gateway_id,
-            Igw::tags,
-        )
-        .await?;
-        let found: HashMap<String, Live> = igws
-            .iter()
-            .filter_map(|g| {
-                let id = g.internet_gateway_id()?;
-                let args = json!({
-                    "vpc_id": attached_vpc(g),
-                    "tags": ec2::tags_json(g.tags()),
-                });
-                Some((
-                    id.to_string(),
-                    Live {
-                        args: into_attrs(args),
-                        outputs: ec2::id_outputs(id),
-                    },
-                ))
-            })
-            .collect();
-        Ok(ec2::by_address(items, &found))
+        ec2::read_each(aws, set, Kind::InternetGateway, items, |g: &Igw| {
+            let id = g.internet_gateway_id()?;
+            let args = json!({
+                "vpc_id": attached_vpc(g),
+                "tags": ec2::tags_json(g.tags()),
+            });
+            Some(ec2::live(args, ec2::id_outputs(id)))
+        })
+        .await
     }
 
     fn finds_tagged_in_read(&self) -> bool {
         true
     }
-}
-
-async fn describe(aws: &Clients, ids: Vec<String>) -> Result<Vec<Igw>, ProviderError> {
-    tracing::debug!(count = ids.len(), "DescribeInternetGateways");
-    aws.ec2
-        .describe_internet_gateways()
-        .set_internet_gateway_ids(Some(ids))
-        .send()
-        .await
-        .map(|o| o.internet_gateways().to_vec())
-        .map_err(error::map)
 }
 
 async fn attach(aws: &Clients, id: &str, vpc_id: &str) -> Result<(), ProviderError> {

@@ -187,35 +187,7 @@ impl Handler for LaunchTemplate {
     }
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
-        let templates = ec2::scan(
-            set,
-            Kind::LaunchTemplate,
-            items,
-            |f| async move {
-                aws.ec2
-                    .describe_launch_templates()
-                    .filters(f)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(error::map)
-            },
-            |ids| async move {
-                tracing::debug!(count = ids.len(), "DescribeLaunchTemplates");
-                aws.ec2
-                    .describe_launch_templates()
-                    .set_launch_template_ids(Some(ids))
-                    .send()
-                    .await
-                    .map(|o| o.launch_templates().to_vec())
-                    .map_err(error::map)
-            },
-            Lt::launch_template_id,
-            Lt::tags,
-        )
-        .await?;
+        let templates: Vec<Lt> = ec2::scan_objects(aws, set, Kind::LaunchTemplate, items).await?;
         // Versions never change once created: when the default version is the one last
         // applied, its data is the recorded one and needs no DescribeLaunchTemplateVersions.
         let recorded: HashMap<&str, &ReadItem> = items.iter().map(|i| (i.id.as_str(), i)).collect();

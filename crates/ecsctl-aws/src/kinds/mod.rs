@@ -13,6 +13,7 @@ pub(crate) mod capacity;
 pub mod data;
 pub mod dns_record;
 pub(crate) mod ec2;
+pub(crate) mod ec2_object;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod eip;

@@ -2,7 +2,8 @@
 //! `available` (1–3 minutes on AWS); delete waits until it is `deleted`, because the
 //! internet gateway cannot detach and the elastic IP cannot be released before.
 
-use super::ec2::{self, gone, into_attrs, no_id};
+use super::ec2::{self, gone, no_id, Object};
+use super::ec2_object::alive;
 use super::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
@@ -12,9 +13,8 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NatGateway as Nat, NatGatewayState, ResourceType};
 use ecsctl_graph::Kind;
-use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, ProviderError, ReadItem};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, ProviderError, ReadItem};
 use serde_json::json;
-use std::collections::HashMap;
 use std::time::Duration;
 
 pub struct NatGateway;
@@ -60,22 +60,13 @@ impl Handler for NatGateway {
         let Req {
             aws, call, args, ..
         } = *req;
-        tracing::debug!(address = %call.address, "DescribeNatGateways by tags");
-        let out = aws
-            .ec2
-            .describe_nat_gateways()
-            .set_filter(Some(ec2::owner_filters(args)))
-            .send()
-            .await
-            .map_err(error::map)?;
-        let Some(id) = out
-            .nat_gateways()
-            .iter()
-            .filter(|n| alive(n) && ec2::is_at(n.tags(), call, args))
-            .find_map(|n| n.nat_gateway_id())
-        else {
+        // Listing leaves deleted gateways out (`ec2_object`).
+        let Some(nat) = ec2::find_own::<Nat>(aws, call, args).await? else {
             return Ok(None);
         };
+        let id = nat
+            .nat_gateway_id()
+            .ok_or_else(|| no_id("DescribeNatGateways"))?;
         wait_available(aws, call, id).await?;
         Ok(Some(ec2::created(id)))
     }
@@ -108,51 +99,23 @@ impl Handler for NatGateway {
     }
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
-        let nats = ec2::scan(
-            set,
-            Kind::NatGateway,
-            items,
-            |f| async move {
-                aws.ec2
-                    .describe_nat_gateways()
-                    .filter(f)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map(|nats: Vec<Nat>| nats.into_iter().filter(alive).collect())
-                    .map_err(error::map)
-            },
-            |ids| describe(aws, ids),
-            Nat::nat_gateway_id,
-            Nat::tags,
-        )
-        .await?;
-        let found: HashMap<String, Live> = nats
-            .iter()
-            .filter(|n| alive(n))
-            .filter_map(|n| {
-                let id = n.nat_gateway_id()?;
-                let allocation = n
-                    .nat_gateway_addresses()
-                    .iter()
-                    .find_map(|a| a.allocation_id());
-                let args = json!({
-                    "subnet_id": n.subnet_id(),
-                    "allocation_id": allocation,
-                    "tags": ec2::tags_json(n.tags()),
-                });
-                Some((
-                    id.to_string(),
-                    Live {
-                        args: into_attrs(args),
-                        outputs: ec2::id_outputs(id),
-                    },
-                ))
-            })
-            .collect();
-        Ok(ec2::by_address(items, &found))
+        ec2::read_each(aws, set, Kind::NatGateway, items, |n: &Nat| {
+            if !alive(n) {
+                return None;
+            }
+            let id = n.nat_gateway_id()?;
+            let allocation = n
+                .nat_gateway_addresses()
+                .iter()
+                .find_map(|a| a.allocation_id());
+            let args = json!({
+                "subnet_id": n.subnet_id(),
+                "allocation_id": allocation,
+                "tags": ec2::tags_json(n.tags()),
+            });
+            Some(ec2::live(args, ec2::id_outputs(id)))
+        })
+        .await
     }
 
     fn finds_tagged_in_read(&self) -> bool {
@@ -162,27 +125,9 @@ impl Handler for NatGateway {
 
 /// Whether the gateway exists in a useful sense: not deleted, deleting or failed (AWS lists
 /// those for an hour or so).
-fn alive(n: &Nat) -> bool {
-    !matches!(
-        n.state(),
-        Some(NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed)
-    )
-}
-
-async fn describe(aws: &Clients, ids: Vec<String>) -> Result<Vec<Nat>, ProviderError> {
-    tracing::debug!(count = ids.len(), "DescribeNatGateways");
-    aws.ec2
-        .describe_nat_gateways()
-        .set_nat_gateway_ids(Some(ids))
-        .send()
-        .await
-        .map(|o| o.nat_gateways().to_vec())
-        .map_err(error::map)
-}
-
 /// The gateway's current description; `None` when AWS does not know it.
 async fn state_of(aws: &Clients, id: &str) -> Result<Option<Nat>, ProviderError> {
-    match describe(aws, vec![id.to_string()]).await {
+    match Nat::by_ids(aws, vec![id.to_string()]).await {
         Ok(found) => Ok(found.into_iter().next()),
         Err(e) if gone(&e) => Ok(None),
         Err(e) => Err(e),

@@ -6,7 +6,7 @@
 //! are managed; the VPC's `local` route and propagated routes are never read or touched.
 //! Output `association_ids` maps each associated subnet id to its association id.
 
-use super::ec2::{self, gone, into_attrs, no_id};
+use super::ec2::{self, gone, no_id, Object};
 use super::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
@@ -15,9 +15,9 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, RouteOrigin, RouteTable as Rtb};
 use ecsctl_graph::Kind;
-use ecsctl_provider::{Attrs, Created, ErrorClass, Live, ProviderError, ReadItem};
+use ecsctl_provider::{Attrs, Created, ErrorClass, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 pub struct RouteTable;
 
@@ -90,19 +90,7 @@ impl Handler for RouteTable {
         let Req {
             aws, call, args, ..
         } = *req;
-        tracing::debug!(address = %call.address, "DescribeRouteTables by tags");
-        let out = aws
-            .ec2
-            .describe_route_tables()
-            .set_filters(Some(ec2::owner_filters(args)))
-            .send()
-            .await
-            .map_err(error::map)?;
-        let Some(table) = out
-            .route_tables()
-            .iter()
-            .find(|t| ec2::is_at(t.tags(), call, args))
-        else {
+        let Some(table) = ec2::find_own::<Rtb>(aws, call, args).await? else {
             return Ok(None);
         };
         let id = table
@@ -111,13 +99,13 @@ impl Handler for RouteTable {
             .to_string();
         // An interrupted create may have stopped before its routes or associations: add
         // the missing ones (routes only where the destination has none: this table is new).
-        let have = live_routes(table);
+        let have = live_routes(&table);
         for (dest, target) in &desired_routes(args)? {
             if !have.contains_key(dest) {
                 create_route(aws, &id, dest, target, true).await?;
             }
         }
-        let mut associations = live_associations(table);
+        let mut associations = live_associations(&table);
         let missing: Vec<String> = args::strings(args, "subnet_ids")?
             .into_iter()
             .filter(|s| !associations.contains_key(s))
@@ -202,51 +190,22 @@ impl Handler for RouteTable {
     }
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
-        let tables = ec2::scan(
-            set,
-            Kind::RouteTable,
-            items,
-            |f| async move {
-                aws.ec2
-                    .describe_route_tables()
-                    .filters(f)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(error::map)
-            },
-            |ids| describe(aws, ids),
-            Rtb::route_table_id,
-            Rtb::tags,
-        )
-        .await?;
-        let found: HashMap<String, Live> = tables
-            .iter()
-            .filter_map(|t| {
-                let id = t.route_table_id()?;
-                let associations = live_associations(t);
-                let routes: Vec<Json> = live_routes(t)
-                    .iter()
-                    .map(|(dest, target)| target.json(dest))
-                    .collect();
-                let args = json!({
-                    "vpc_id": t.vpc_id(),
-                    "routes": routes,
-                    "subnet_ids": associations.keys().collect::<Vec<_>>(),
-                    "tags": ec2::tags_json(t.tags()),
-                });
-                Some((
-                    id.to_string(),
-                    Live {
-                        args: into_attrs(args),
-                        outputs: outputs(id, &associations),
-                    },
-                ))
-            })
-            .collect();
-        Ok(ec2::by_address(items, &found))
+        ec2::read_each(aws, set, Kind::RouteTable, items, |t: &Rtb| {
+            let id = t.route_table_id()?;
+            let associations = live_associations(t);
+            let routes: Vec<Json> = live_routes(t)
+                .iter()
+                .map(|(dest, target)| target.json(dest))
+                .collect();
+            let args = json!({
+                "vpc_id": t.vpc_id(),
+                "routes": routes,
+                "subnet_ids": associations.keys().collect::<Vec<_>>(),
+                "tags": ec2::tags_json(t.tags()),
+            });
+            Some(ec2::live(args, outputs(id, &associations)))
+        })
+        .await
     }
 
     fn finds_tagged_in_read(&self) -> bool {
@@ -337,19 +296,8 @@ fn live_associations(t: &Rtb) -> BTreeMap<String, String> {
         .collect()
 }
 
-async fn describe(aws: &Clients, ids: Vec<String>) -> Result<Vec<Rtb>, ProviderError> {
-    tracing::debug!(count = ids.len(), "DescribeRouteTables");
-    aws.ec2
-        .describe_route_tables()
-        .set_route_table_ids(Some(ids))
-        .send()
-        .await
-        .map(|o| o.route_tables().to_vec())
-        .map_err(error::map)
-}
-
 async fn describe_one(aws: &Clients, id: &str) -> Result<Rtb, ProviderError> {
-    describe(aws, vec![id.to_string()])
+    Rtb::by_ids(aws, vec![id.to_string()])
         .await?
         .into_iter()
         .next()
@@ -501,19 +449,19 @@ mod tests {
 
     #[test]
     fn routes_need_exactly_one_target() {
-        let args = into_attrs(json!({"routes": [
+        let args = ec2::into_attrs(json!({"routes": [
             {"destination_cidr_block": "0.0.0.0/0", "gateway_id": "igw-1"},
         ]}));
         let r = desired_routes(&args).expect("valid");
         assert_eq!(r["0.0.0.0/0"], Target::Gateway("igw-1".into()));
-        let both = into_attrs(json!({"routes": [
+        let both = ec2::into_attrs(json!({"routes": [
             {"destination_cidr_block": "0.0.0.0/0", "gateway_id": "igw-1", "nat_gateway_id": "nat-1"},
         ]}));
         assert_eq!(
             desired_routes(&both).unwrap_err().class,
             ErrorClass::InvalidInput
         );
-        let twice = into_attrs(json!({"routes": [
+        let twice = ec2::into_attrs(json!({"routes": [
             {"destination_cidr_block": "0.0.0.0/0", "gateway_id": "igw-1"},
             {"destination_cidr_block": "0.0.0.0/0", "nat_gateway_id": "nat-1"},
         ]}));

@@ -246,22 +246,12 @@ impl Handler for SecurityGroup {
         let Req {
             aws, call, args, ..
         } = *req;
-        tracing::debug!(address = %call.address, "DescribeSecurityGroups by tags");
-        let out = aws
-            .ec2
-            .describe_security_groups()
-            .set_filters(Some(ec2::owner_filters(args)))
-            .send()
-            .await
-            .map_err(error::map)?;
-        let Some(id) = out
-            .security_groups()
-            .iter()
-            .filter(|g| ec2::is_at(g.tags(), call, args))
-            .find_map(|g| g.group_id())
-        else {
+        let Some(group) = ec2::find_own::<Sg>(aws, call, args).await? else {
             return Ok(None);
         };
+        let id = group
+            .group_id()
+            .ok_or_else(|| no_id("DescribeSecurityGroups"))?;
         // An interrupted create may have stopped before its rules: converge them.
         let mut want = desired(args, false)?;
         want.extend(desired(args, true)?);
@@ -303,35 +293,7 @@ impl Handler for SecurityGroup {
     }
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
-        let groups = ec2::scan(
-            set,
-            Kind::SecurityGroup,
-            items,
-            |f| async move {
-                aws.ec2
-                    .describe_security_groups()
-                    .filters(f)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(error::map)
-            },
-            |ids| async move {
-                tracing::debug!(count = ids.len(), "DescribeSecurityGroups");
-                aws.ec2
-                    .describe_security_groups()
-                    .set_group_ids(Some(ids))
-                    .send()
-                    .await
-                    .map(|o| o.security_groups().to_vec())
-                    .map_err(error::map)
-            },
-            Sg::group_id,
-            Sg::tags,
-        )
-        .await?;
+        let groups: Vec<Sg> = ec2::scan_objects(aws, set, Kind::SecurityGroup, items).await?;
         // The rules come with the groups (IpPermissions): no DescribeSecurityGroupRules
         // call, and descriptions of rules naming a group are there (the emulator leaves
         // them out of DescribeSecurityGroupRules).

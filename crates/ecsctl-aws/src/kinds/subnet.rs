@@ -1,18 +1,17 @@
 //! `subnet`: CreateSubnet (tags at creation), ModifySubnetAttribute for
 //! MapPublicIpOnLaunch, DeleteSubnet.
 
-use super::ec2::{self, bool_attr, gone, into_attrs, no_id};
+use super::ec2::{self, bool_attr, gone, no_id};
 use super::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
-use aws_sdk_ec2::types::ResourceType;
+use aws_sdk_ec2::types::{ResourceType, Subnet as Net};
 use ecsctl_graph::Kind;
-use ecsctl_provider::{Attrs, Created, Live, ProviderError, ReadItem};
+use ecsctl_provider::{Attrs, Created, ProviderError, ReadItem};
 use serde_json::json;
-use std::collections::HashMap;
 
 pub struct Subnet;
 
@@ -54,19 +53,7 @@ impl Handler for Subnet {
         let Req {
             aws, call, args, ..
         } = *req;
-        tracing::debug!(address = %call.address, "DescribeSubnets by tags");
-        let out = aws
-            .ec2
-            .describe_subnets()
-            .set_filters(Some(ec2::owner_filters(args)))
-            .send()
-            .await
-            .map_err(error::map)?;
-        let Some(subnet) = out
-            .subnets()
-            .iter()
-            .find(|s| ec2::is_at(s.tags(), call, args))
-        else {
+        let Some(subnet) = ec2::find_own::<Net>(aws, call, args).await? else {
             return Ok(None);
         };
         let id = subnet.subnet_id().ok_or_else(|| no_id("DescribeSubnets"))?;
@@ -112,56 +99,18 @@ impl Handler for Subnet {
     }
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
-        let subnets = ec2::scan(
-            set,
-            Kind::Subnet,
-            items,
-            |f| async move {
-                aws.ec2
-                    .describe_subnets()
-                    .filters(f)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(error::map)
-            },
-            |ids| async move {
-                tracing::debug!(count = ids.len(), "DescribeSubnets");
-                aws.ec2
-                    .describe_subnets()
-                    .set_subnet_ids(Some(ids))
-                    .send()
-                    .await
-                    .map(|o| o.subnets().to_vec())
-                    .map_err(error::map)
-            },
-            aws_sdk_ec2::types::Subnet::subnet_id,
-            aws_sdk_ec2::types::Subnet::tags,
-        )
-        .await?;
-        let found: HashMap<String, Live> = subnets
-            .iter()
-            .filter_map(|s| {
-                let id = s.subnet_id()?;
-                let args = json!({
-                    "vpc_id": s.vpc_id(),
-                    "cidr_block": s.cidr_block(),
-                    "availability_zone": s.availability_zone(),
-                    "map_public_ip_on_launch": s.map_public_ip_on_launch().unwrap_or(false),
-                    "tags": ec2::tags_json(s.tags()),
-                });
-                Some((
-                    id.to_string(),
-                    Live {
-                        args: into_attrs(args),
-                        outputs: ec2::id_outputs(id),
-                    },
-                ))
-            })
-            .collect();
-        Ok(ec2::by_address(items, &found))
+        ec2::read_each(aws, set, Kind::Subnet, items, |s: &Net| {
+            let id = s.subnet_id()?;
+            let args = json!({
+                "vpc_id": s.vpc_id(),
+                "cidr_block": s.cidr_block(),
+                "availability_zone": s.availability_zone(),
+                "map_public_ip_on_launch": s.map_public_ip_on_launch().unwrap_or(false),
+                "tags": ec2::tags_json(s.tags()),
+            });
+            Some(ec2::live(args, ec2::id_outputs(id)))
+        })
+        .await
     }
 
     fn finds_tagged_in_read(&self) -> bool {

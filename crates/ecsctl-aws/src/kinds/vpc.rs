@@ -1,16 +1,16 @@
 //! `vpc`: CreateVpc (tags at creation), ModifyVpcAttribute for DNS support and hostnames
 //! (one attribute per call, as the API requires), DeleteVpc.
 
-use super::ec2::{self, bool_attr, into_attrs, no_id};
+use super::ec2::{self, bool_attr, no_id};
 use super::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
 use crate::safe_create::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{ResourceType, VpcAttributeName};
+use aws_sdk_ec2::types::{ResourceType, Vpc as Net, VpcAttributeName};
 use ecsctl_graph::Kind;
-use ecsctl_provider::{Attrs, Created, Live, ProviderError, ReadItem};
+use ecsctl_provider::{Attrs, Created, ProviderError, ReadItem};
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -59,22 +59,10 @@ impl Handler for Vpc {
         let Req {
             aws, call, args, ..
         } = *req;
-        tracing::debug!(address = %call.address, "DescribeVpcs by tags");
-        let out = aws
-            .ec2
-            .describe_vpcs()
-            .set_filters(Some(ec2::owner_filters(args)))
-            .send()
-            .await
-            .map_err(error::map)?;
-        let Some(id) = out
-            .vpcs()
-            .iter()
-            .filter(|v| ec2::is_at(v.tags(), call, args))
-            .find_map(|v| v.vpc_id())
-        else {
+        let Some(vpc) = ec2::find_own::<Net>(aws, call, args).await? else {
             return Ok(None);
         };
+        let id = vpc.vpc_id().ok_or_else(|| no_id("DescribeVpcs"))?;
         // An interrupted create may have stopped before the DNS attributes: finish it.
         let (support, hostnames) = tokio::try_join!(
             attribute(aws, id, VpcAttributeName::EnableDnsSupport),
@@ -127,35 +115,7 @@ impl Handler for Vpc {
     }
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
-        let vpcs = ec2::scan(
-            set,
-            Kind::Vpc,
-            items,
-            |f| async move {
-                aws.ec2
-                    .describe_vpcs()
-                    .filters(f)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(error::map)
-            },
-            |ids| async move {
-                tracing::debug!(count = ids.len(), "DescribeVpcs");
-                aws.ec2
-                    .describe_vpcs()
-                    .set_vpc_ids(Some(ids))
-                    .send()
-                    .await
-                    .map(|o| o.vpcs().to_vec())
-                    .map_err(error::map)
-            },
-            aws_sdk_ec2::types::Vpc::vpc_id,
-            aws_sdk_ec2::types::Vpc::tags,
-        )
-        .await?;
+        let vpcs: Vec<Net> = ec2::scan_objects(aws, set, Kind::Vpc, items).await?;
         let mut found = HashMap::new();
         for v in vpcs {
             // Attributes take two calls a VPC: only for the state's, not orphans.
@@ -172,13 +132,7 @@ impl Handler for Vpc {
                 "enable_dns_hostnames": hostnames,
                 "tags": ec2::tags_json(v.tags()),
             });
-            found.insert(
-                id.to_string(),
-                Live {
-                    args: into_attrs(args),
-                    outputs: ec2::id_outputs(id),
-                },
-            );
+            found.insert(id.to_string(), ec2::live(args, ec2::id_outputs(id)));
         }
         Ok(ec2::by_address(items, &found))
     }
