@@ -1,8 +1,8 @@
 //! Typed access to a resource's resolved arguments, with errors that name the argument.
 
-use ecsctl_graph::{ADDRESS_TAG, REGION_TAG, STACK_TAG};
-use ecsctl_provider::{Attrs, ErrorClass, ProviderError};
-use serde_json::Value as Json;
+use ecsctl_graph::{Address, Kind, ADDRESS_TAG, REGION_TAG, STACK_TAG};
+use ecsctl_provider::{Attrs, ErrorClass, Orphan, ProviderError};
+use serde_json::{json, Value as Json};
 
 fn missing(name: &str, want: &str) -> ProviderError {
     ProviderError::new(
@@ -124,7 +124,7 @@ pub fn global_ours(found: &[(String, String)], stack: &str, region: &str) -> boo
 }
 
 /// The value of tag `key` among `pairs`.
-pub(crate) fn tag_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub fn tag_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == key)
@@ -145,7 +145,7 @@ pub fn orphan(
 ) -> Option<ecsctl_provider::Orphan> {
     let address: ecsctl_graph::Address = found
         .iter()
-        .find(|(k, _)| k == "ecsctl:address")
+        .find(|(k, _)| k == ADDRESS_TAG)
         .and_then(|(_, v)| v.parse().ok())?;
     (address.kind == kind).then(|| ecsctl_provider::Orphan {
         address,
@@ -209,10 +209,113 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
+// ---- Ownership tags and numbers, as the ELBv2, Auto Scaling and ECS kinds read them ----
+
+/// The stack named by the `ecsctl:stack` tag of a resource's arguments.
+pub fn stack_of(args: &Attrs) -> Option<&str> {
+    args.get("tags")
+        .and_then(|t| t.get(STACK_TAG))
+        .and_then(Json::as_str)
+}
+
+/// Whether live tags say the resource is this stack's resource at this address.
+pub fn is_ours(tags: &[(String, String)], stack: &str, address: &Address) -> bool {
+    let has = |k: &str, v: &str| tags.iter().any(|(tk, tv)| tk == k && tv == v);
+    has(STACK_TAG, stack) && has(ADDRESS_TAG, &address.to_string())
+}
+
+/// The orphan a resource's tags describe, if it belongs to `stack` and names an address of
+/// `kind`.
+pub fn stack_orphan(
+    kind: Kind,
+    stack: &str,
+    tags: &[(String, String)],
+    id: &str,
+) -> Option<Orphan> {
+    (tag_value(tags, STACK_TAG) == Some(stack))
+        .then(|| orphan(kind, tags, id))
+        .flatten()
+}
+
+/// A JSON number from AWS's float: an integer when it is one (so `60` reads back as `60`).
+pub fn number(f: f64) -> Json {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        json!(f as i64)
+    } else {
+        json!(f)
+    }
+}
+
+/// Read an integer-like value back in the JSON type the arguments used (a number or a
+/// numeric string), so reads compare equal to what was asked.
+pub fn like(old: Option<&Json>, live: &str) -> Json {
+    match (old, live.parse::<i64>()) {
+        (Some(Json::String(_)), _) | (_, Err(_)) => json!(live),
+        (_, Ok(n)) => json!(n),
+    }
+}
+
+/// An integer argument that must fit AWS's 32-bit integers.
+pub fn int32(args: &Attrs, name: &str) -> Result<i32, ProviderError> {
+    let n = int(args, name)?;
+    i32::try_from(n).map_err(|_| {
+        ProviderError::new(
+            ErrorClass::InvalidInput,
+            format!("argument `{name}` = {n} is out of range"),
+        )
+    })
+}
+
+/// An integer argument that may be absent or null and must fit AWS's 32-bit integers.
+pub fn opt_int32(args: &Attrs, name: &str) -> Result<Option<i32>, ProviderError> {
+    match args.get(name) {
+        None | Some(Json::Null) => Ok(None),
+        Some(_) => int32(args, name).map(Some),
+    }
+}
+
+/// An integer-or-string argument as the string AWS wants.
+pub fn int_or_str(args: &Attrs, name: &str) -> Result<String, ProviderError> {
+    match args.get(name) {
+        Some(Json::String(s)) => Ok(s.clone()),
+        Some(Json::Number(n)) => Ok(n.to_string()),
+        _ => Err(ProviderError::new(
+            ErrorClass::InvalidInput,
+            format!("argument `{name}` must be a number or a string"),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn orphans_need_the_stack_and_an_address_of_the_kind() {
+        use ecsctl_graph::Kind;
+        let tags = pairs(&[(STACK_TAG, "hello"), (ADDRESS_TAG, "lb.main")]);
+        let o = stack_orphan(Kind::Lb, "hello", &tags, "arn:1").unwrap();
+        assert_eq!(o.address.to_string(), "lb.main");
+        assert!(stack_orphan(Kind::Lb, "other", &tags, "arn:1").is_none());
+        assert!(stack_orphan(Kind::LbListener, "hello", &tags, "arn:1").is_none());
+        let bad = pairs(&[(STACK_TAG, "hello"), (ADDRESS_TAG, "not an address")]);
+        assert!(stack_orphan(Kind::Lb, "hello", &bad, "arn:1").is_none());
+    }
+
+    #[test]
+    fn numbers_read_back_in_the_shape_they_were_given() {
+        assert_eq!(number(60.0), json!(60));
+        assert_eq!(number(62.5), json!(62.5));
+        assert_eq!(like(Some(&json!(443)), "443"), json!(443));
+        assert_eq!(like(Some(&json!("443")), "443"), json!("443"));
+        assert_eq!(like(None, "#{port}"), json!("#{port}"));
+    }
 
     fn attrs(v: Json) -> Attrs {
         v.as_object().cloned().unwrap_or_default()

@@ -325,6 +325,20 @@ mod tests {
     }
 }
 
+/// Whether the error says the object addressed does not exist (any more).
+pub fn gone(err: &ProviderError) -> bool {
+    err.class == ErrorClass::NotFound
+}
+
+/// A lookup's result with "does not exist" as `None`.
+pub fn not_found_ok<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if gone(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A delete's result with "already gone" (class NotFound) counted as success.
 pub fn gone_ok<T>(r: Result<T, ProviderError>) -> Result<(), ProviderError> {
     match r {

@@ -5,7 +5,7 @@
 //! [`ReadSet`] holds every item of the refresh and makes each shared call at most once, when
 //! the first kind that needs it asks.
 
-use crate::kinds::{ecs_cluster, ecs_service, iam_role, lb, lb_listener, lb_target_group};
+use crate::kinds::{ecs_cluster, ecs_service, elb, iam_role, lb_listener, lb_target_group};
 use crate::Clients;
 use aws_sdk_ecs::types::{Cluster, Service};
 use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancer, TargetGroup};
@@ -89,7 +89,7 @@ impl ReadSet {
                 .into_iter()
                 .flat_map(|k| self.items(k).iter().map(|i| i.id.clone()))
                 .collect();
-                lb::describe_tags(aws, &arns).await
+                elb::describe_tags(aws, &arns).await
             })
             .await
     }
@@ -129,7 +129,7 @@ impl ReadSet {
         &self,
         aws: &Clients,
     ) -> Result<Option<&[LoadBalancer]>, ProviderError> {
-        self.scanned(&self.elb_lbs, || lb::list_all(aws)).await
+        self.scanned(&self.elb_lbs, || elb::list_all(aws)).await
     }
 
     /// Every target group of the account (one listing); `None` without a stack.

@@ -11,7 +11,7 @@
 //! first, and only then can the security groups and subnets they use be deleted.
 
 use super::iam_propagation::retry_iam_propagation;
-use super::lb::{int32, int_or_str, is_ours, like, orphan, stack_of, STACK_TAG};
+use crate::args::{int32, int_or_str, is_ours, like, stack_of};
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
@@ -21,6 +21,7 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, LaunchTemplateSpecification, Tag};
 use ecsctl_graph::Kind;
+use ecsctl_graph::STACK_TAG;
 use ecsctl_provider::{Attrs, Created, ErrorClass, Live, ProviderError, ReadItem};
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
@@ -249,7 +250,12 @@ impl Handler for AutoscalingGroup {
             let mut found = Vec::new();
             for g in &groups {
                 let name = g.auto_scaling_group_name().unwrap_or_default();
-                found.extend(orphan(Kind::AutoscalingGroup, stack, &tags_of(g), name));
+                found.extend(crate::args::stack_orphan(
+                    Kind::AutoscalingGroup,
+                    stack,
+                    &tags_of(g),
+                    name,
+                ));
             }
             set.found_tagged(Kind::AutoscalingGroup, found);
             wanted.retain(|n| {

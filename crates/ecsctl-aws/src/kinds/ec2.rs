@@ -371,10 +371,7 @@ pub fn into_attrs(v: Json) -> Attrs {
     }
 }
 
-/// Whether `err` says the thing is already gone.
-pub fn gone(err: &ProviderError) -> bool {
-    err.class == ErrorClass::NotFound
-}
+pub use crate::error::gone;
 
 /// A boolean attribute value for Modify*Attribute calls.
 pub fn bool_attr(b: bool) -> aws_sdk_ec2::types::AttributeBooleanValue {

@@ -42,22 +42,6 @@ const DRAIN_POLL: Duration = Duration::from_secs(5);
 /// How many of the service's existing events the first poll shows.
 const FIRST_EVENTS: usize = 3;
 
-fn int32(args: &Attrs, name: &str) -> Result<Option<i32>, ProviderError> {
-    match args.get(name) {
-        None | Some(Json::Null) => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .and_then(|n| i32::try_from(n).ok())
-            .map(Some)
-            .ok_or_else(|| {
-                ProviderError::new(
-                    ErrorClass::InvalidInput,
-                    format!("argument `{name}` must be an integer"),
-                )
-            }),
-    }
-}
-
 fn load_balancers(args: &Attrs) -> Result<Vec<LoadBalancer>, ProviderError> {
     args::objects(args, "load_balancers")?
         .into_iter()
@@ -65,7 +49,7 @@ fn load_balancers(args: &Attrs) -> Result<Vec<LoadBalancer>, ProviderError> {
             Ok(LoadBalancer::builder()
                 .target_group_arn(args::str(lb, "target_group_arn")?)
                 .container_name(args::str(lb, "container_name")?)
-                .set_container_port(int32(lb, "container_port")?)
+                .set_container_port(args::opt_int32(lb, "container_port")?)
                 .build())
         })
         .collect()
@@ -86,8 +70,8 @@ fn deployment(args: &Attrs) -> Result<Option<DeploymentConfiguration>, ProviderE
     };
     Ok(Some(
         DeploymentConfiguration::builder()
-            .set_minimum_healthy_percent(int32(d, "minimum_healthy_percent")?)
-            .set_maximum_percent(int32(d, "maximum_percent")?)
+            .set_minimum_healthy_percent(args::opt_int32(d, "minimum_healthy_percent")?)
+            .set_maximum_percent(args::opt_int32(d, "maximum_percent")?)
             .set_deployment_circuit_breaker(breaker)
             .build(),
     ))
@@ -575,7 +559,7 @@ impl Handler for EcsService {
         let grace = if lbs.is_empty() {
             None
         } else {
-            int32(args, "health_check_grace_period")?
+            args::opt_int32(args, "health_check_grace_period")?
         };
         let strategy = placement(args)?;
         let tags = ecs_tags(args);
@@ -585,7 +569,7 @@ impl Handler for EcsService {
             .service_name(name)
             .cluster(cluster)
             .task_definition(args::str(args, "task_definition")?)
-            .desired_count(int32(args, "desired_count")?.unwrap_or(0))
+            .desired_count(args::opt_int32(args, "desired_count")?.unwrap_or(0))
             .launch_type(LaunchType::from(args::str(args, "launch_type")?))
             .set_load_balancers((!lbs.is_empty()).then_some(lbs))
             .set_deployment_configuration(deployment(args)?)
@@ -649,12 +633,14 @@ impl Handler for EcsService {
             .cluster(&cluster)
             .service(id)
             .task_definition(args::str(new, "task_definition")?)
-            .set_desired_count(int32(new, "desired_count")?)
+            .set_desired_count(args::opt_int32(new, "desired_count")?)
             .set_deployment_configuration(deployment(new)?);
         let lbs = load_balancers(new)?;
         if !lbs.is_empty() {
-            req =
-                req.set_health_check_grace_period_seconds(int32(new, "health_check_grace_period")?);
+            req = req.set_health_check_grace_period_seconds(args::opt_int32(
+                new,
+                "health_check_grace_period",
+            )?);
         }
         if changed("load_balancers") {
             req = req.set_load_balancers(Some(lbs));

@@ -74,14 +74,6 @@ fn tag_pairs(tags: &[Tag]) -> Vec<(String, String)> {
     pairs
 }
 
-fn not_found_ok<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// The tags of each zone in `ids` (bare ids), in as few calls as Route53 allows.
 async fn tags_of(
     aws: &Clients,
@@ -110,7 +102,7 @@ async fn tags_of(
                 // One zone of the batch is gone: ask for the others one by one.
                 let mut sets = Vec::new();
                 for id in batch {
-                    let one = not_found_ok(
+                    let one = error::not_found_ok(
                         aws.route53
                             .list_tags_for_resource()
                             .resource_type(TagResourceType::Hostedzone)
@@ -359,7 +351,7 @@ impl Handler for HostedZone {
                 .map_err(error::map)?;
             wait_insync(aws, call, out.change_info()).await?;
             tracing::debug!(zone = id, "route53 DisassociateVPCFromHostedZone");
-            let out = not_found_ok(
+            let out = error::not_found_ok(
                 aws.route53
                     .disassociate_vpc_from_hosted_zone()
                     .hosted_zone_id(id)
@@ -381,7 +373,7 @@ impl Handler for HostedZone {
     async fn delete(&self, req: &Req<'_>) -> Res<()> {
         let Req { aws, id, .. } = *req;
         tracing::debug!(zone = id, "route53 DeleteHostedZone");
-        not_found_ok(
+        error::not_found_ok(
             aws.route53
                 .delete_hosted_zone()
                 .id(id)
@@ -399,7 +391,7 @@ impl Handler for HostedZone {
             let (aws, item) = (aws.clone(), item.clone());
             tasks.spawn(async move {
                 tracing::debug!(zone = %item.id, "route53 GetHostedZone");
-                let got = not_found_ok(
+                let got = error::not_found_ok(
                     aws.route53
                         .get_hosted_zone()
                         .id(&item.id)

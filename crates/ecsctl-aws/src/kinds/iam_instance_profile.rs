@@ -17,17 +17,9 @@ use std::collections::BTreeMap;
 
 pub struct IamInstanceProfile;
 
-fn not_found_ok<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 async fn get(aws: &Clients, name: &str) -> Result<Option<InstanceProfile>, ProviderError> {
     tracing::debug!(name, "iam GetInstanceProfile");
-    let out = not_found_ok(
+    let out = error::not_found_ok(
         aws.iam
             .get_instance_profile()
             .instance_profile_name(name)
@@ -95,7 +87,7 @@ async fn add_role(aws: &Clients, profile: &str, role: &str) -> Result<(), Provid
 
 async fn remove_role(aws: &Clients, profile: &str, role: &str) -> Result<(), ProviderError> {
     tracing::debug!(profile, role, "iam RemoveRoleFromInstanceProfile");
-    not_found_ok(
+    error::not_found_ok(
         aws.iam
             .remove_role_from_instance_profile()
             .instance_profile_name(profile)
@@ -257,7 +249,7 @@ impl Handler for IamInstanceProfile {
             remove_role(aws, id, role.role_name()).await?;
         }
         tracing::debug!(profile = id, "iam DeleteInstanceProfile");
-        not_found_ok(
+        error::not_found_ok(
             aws.iam
                 .delete_instance_profile()
                 .instance_profile_name(id)

@@ -77,19 +77,6 @@ fn inline_policies(args: &Attrs) -> Result<BTreeMap<String, Json>, ProviderError
     }
 }
 
-fn is_not_found(e: &ProviderError) -> bool {
-    e.class == ErrorClass::NotFound
-}
-
-/// Ok(()) for success or "already gone".
-fn gone_ok<T>(r: Result<T, ProviderError>) -> Result<(), ProviderError> {
-    match r {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
 async fn put_inline(
     aws: &Clients,
     role: &str,
@@ -133,7 +120,7 @@ async fn get_role(
         Ok(out) => Ok(out.role().cloned()),
         Err(e) => {
             let e = error::map(e);
-            if is_not_found(&e) {
+            if error::gone(&e) {
                 Ok(None)
             } else {
                 Err(e)
@@ -191,7 +178,7 @@ async fn read_one(aws: &Clients, name: &str) -> Result<Option<Live>, ProviderErr
     let (inline, managed) = match result {
         Ok(v) => v,
         // Deleted between the calls.
-        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) if error::gone(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
     let trust = match role.assume_role_policy_document() {
@@ -394,7 +381,7 @@ impl Handler for IamRole {
         put_inline(aws, id, &changed).await?;
         for name in before.keys().filter(|k| !after.contains_key(*k)) {
             tracing::debug!(role = id, policy = %name, "iam DeleteRolePolicy");
-            gone_ok(
+            error::gone_ok(
                 aws.iam
                     .delete_role_policy()
                     .role_name(id)
@@ -415,7 +402,7 @@ impl Handler for IamRole {
         attach(aws, id, &added).await?;
         for arn in before.difference(&after) {
             tracing::debug!(role = id, arn = %arn, "iam DetachRolePolicy");
-            gone_ok(
+            error::gone_ok(
                 aws.iam
                     .detach_role_policy()
                     .role_name(id)
@@ -477,7 +464,7 @@ impl Handler for IamRole {
             for p in attached {
                 if let Some(arn) = p.policy_arn() {
                     tracing::debug!(role = id, arn, "iam DetachRolePolicy");
-                    gone_ok(
+                    error::gone_ok(
                         aws.iam
                             .detach_role_policy()
                             .role_name(id)
@@ -500,7 +487,7 @@ impl Handler for IamRole {
                 .map_err(error::map)?;
             for name in inline {
                 tracing::debug!(role = id, policy = %name, "iam DeleteRolePolicy");
-                gone_ok(
+                error::gone_ok(
                     aws.iam
                         .delete_role_policy()
                         .role_name(id)
@@ -526,7 +513,7 @@ impl Handler for IamRole {
                     profile = p.instance_profile_name(),
                     "iam RemoveRoleFromInstanceProfile"
                 );
-                gone_ok(
+                error::gone_ok(
                     aws.iam
                         .remove_role_from_instance_profile()
                         .instance_profile_name(p.instance_profile_name())
@@ -546,7 +533,7 @@ impl Handler for IamRole {
             Ok(())
         }
         .await;
-        gone_ok(result)
+        error::gone_ok(result)
     }
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
@@ -625,7 +612,7 @@ impl Handler for IamRole {
                 Ok(t) => tag_pairs(t.tags()),
                 Err(e) => {
                     let e = error::map(e);
-                    if is_not_found(&e) {
+                    if error::gone(&e) {
                         continue;
                     }
                     return Err(e);

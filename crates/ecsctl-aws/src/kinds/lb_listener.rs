@@ -5,10 +5,8 @@
 //! protocol, status_code}` (`status_code` as AWS spells it: `HTTP_301` / `HTTP_302`; `port`
 //! a number or a string such as `"#{port}"`, read back in the same JSON type).
 
-use super::lb::{
-    elb_tags, int32, int_or_str, is_ours, like, listed_or_described, orphans, retag, stack_of,
-    tags_in, tags_of, ELB_BATCH,
-};
+use super::elb::{elb_tags, listed_or_described, orphans, retag, tags_in, tags_of, ELB_BATCH};
+use crate::args::{int32, int_or_str, is_ours, like, stack_of};
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;

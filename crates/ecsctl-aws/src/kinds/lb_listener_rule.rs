@@ -2,10 +2,8 @@
 //! target group (ELBv2 CreateRule / ModifyRule + SetRulePriorities / DeleteRule). The id is
 //! the rule's ARN.
 
-use super::lb::{
-    each_on_missing, elb_tags, int32, is_ours, orphans, retag, stack_of, tags_in, tags_of,
-    ELB_BATCH,
-};
+use super::elb::{each_on_missing, elb_tags, orphans, retag, tags_in, tags_of, ELB_BATCH};
+use crate::args::{int32, is_ours, stack_of};
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;

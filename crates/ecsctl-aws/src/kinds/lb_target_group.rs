@@ -1,10 +1,8 @@
 //! `lb_target_group`: an ELBv2 target group (CreateTargetGroup + the deregistration delay
 //! attribute). The id is the target group's ARN.
 
-use super::lb::{
-    elb_tags, int32, is_ours, listed_or_described, orphans, retag, stack_of, tags_in, tags_of,
-    ELB_BATCH,
-};
+use super::elb::{elb_tags, listed_or_described, orphans, retag, tags_in, tags_of, ELB_BATCH};
+use crate::args::{int32, is_ours, stack_of};
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;

@@ -23,14 +23,6 @@ fn arn_of(g: &AwsLogGroup) -> Option<String> {
         .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_string()))
 }
 
-fn not_found_ok<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 /// Every group whose name starts with `prefix` (all groups when empty).
 async fn list(aws: &Clients, prefix: &str) -> Result<Vec<AwsLogGroup>, ProviderError> {
     tracing::debug!(prefix, "logs DescribeLogGroups");
@@ -56,7 +48,7 @@ async fn get(aws: &Clients, name: &str) -> Result<Option<AwsLogGroup>, ProviderE
 
 async fn tags_of(aws: &Clients, arn: &str) -> Result<Option<Vec<(String, String)>>, ProviderError> {
     tracing::debug!(arn, "logs ListTagsForResource");
-    let out = not_found_ok(
+    let out = error::not_found_ok(
         aws.logs
             .list_tags_for_resource()
             .resource_arn(arn)
@@ -101,7 +93,7 @@ async fn set_retention(aws: &Clients, name: &str, days: Option<i64>) -> Result<(
         }
         None => {
             tracing::debug!(name, "logs DeleteRetentionPolicy");
-            not_found_ok(
+            error::not_found_ok(
                 aws.logs
                     .delete_retention_policy()
                     .log_group_name(name)
@@ -271,7 +263,7 @@ impl Handler for LogGroup {
     async fn delete(&self, req: &Req<'_>) -> Res<()> {
         let Req { aws, id, .. } = *req;
         tracing::debug!(name = id, "logs DeleteLogGroup");
-        not_found_ok(
+        error::not_found_ok(
             aws.logs
                 .delete_log_group()
                 .log_group_name(id)

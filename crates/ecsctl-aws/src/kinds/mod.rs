@@ -17,6 +17,7 @@ pub(crate) mod ec2_object;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod eip;
+pub(crate) mod elb;
 pub mod hosted_zone;
 pub mod iam_instance_profile;
 pub mod iam_propagation;

@@ -3,7 +3,7 @@
 //! tags: `find` looks the policy up by its name in its group, `tagged` lists nothing.
 
 use super::autoscaling_group::is_missing;
-use super::lb::number;
+use crate::args::number;
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;

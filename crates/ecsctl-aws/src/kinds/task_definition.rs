@@ -38,17 +38,6 @@ fn bad(what: &str) -> ProviderError {
     )
 }
 
-fn int32(obj: &Attrs, name: &str) -> Result<Option<i32>, ProviderError> {
-    match obj.get(name) {
-        None | Some(Json::Null) => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .and_then(|n| i32::try_from(n).ok())
-            .map(Some)
-            .ok_or_else(|| bad(&format!("`{name}` must be an integer"))),
-    }
-}
-
 /// One `container_definitions` entry as the SDK type.
 fn container(c: &Attrs) -> Result<ContainerDefinition, ProviderError> {
     let name = args::str(c, "name").map_err(|_| bad("every container needs a `name`"))?;
@@ -56,8 +45,8 @@ fn container(c: &Attrs) -> Result<ContainerDefinition, ProviderError> {
     let mut b = ContainerDefinition::builder()
         .name(name)
         .image(image)
-        .set_cpu(int32(c, "cpu")?)
-        .set_memory(int32(c, "memory")?)
+        .set_cpu(args::opt_int32(c, "cpu")?)
+        .set_memory(args::opt_int32(c, "memory")?)
         .set_essential(c.get("essential").and_then(Json::as_bool));
     if c.get("command").is_some_and(|v| !v.is_null()) {
         b = b.set_command(Some(args::strings(c, "command")?));
@@ -65,8 +54,8 @@ fn container(c: &Attrs) -> Result<ContainerDefinition, ProviderError> {
     for pm in args::objects(c, "port_mappings")? {
         b = b.port_mappings(
             PortMapping::builder()
-                .set_container_port(int32(pm, "container_port")?)
-                .set_host_port(int32(pm, "host_port")?)
+                .set_container_port(args::opt_int32(pm, "container_port")?)
+                .set_host_port(args::opt_int32(pm, "host_port")?)
                 .set_protocol(args::opt_str(pm, "protocol").map(TransportProtocol::from))
                 .build(),
         );

@@ -1,0 +1,254 @@
+//! What the ELBv2 kinds share: tags (batched DescribeTags, tag diffs), orphans found by
+//! tag, and batched Describe calls that survive one missing ARN.
+
+use crate::kinds::Res;
+use crate::read_set::{ElbTags, ReadSet};
+use crate::{args, error, Clients};
+use aws_sdk_elasticloadbalancingv2::types::{LoadBalancer, Tag, TagDescription};
+use ecsctl_graph::Kind;
+use ecsctl_provider::{Attrs, ErrorClass, Orphan, ProviderError};
+use std::collections::HashMap;
+use std::future::Future;
+
+/// DescribeTags, DescribeLoadBalancers and DescribeTargetGroups take at most 20 ARNs.
+pub(crate) const ELB_BATCH: usize = 20;
+
+/// The `tags` argument as ELBv2 tags.
+pub(crate) fn elb_tags(args: &Attrs) -> Vec<Tag> {
+    args::tags(args)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// Apply the difference between the old and new `tags` arguments to an ELBv2 resource.
+pub(crate) async fn retag(
+    aws: &Clients,
+    arn: &str,
+    old: &Attrs,
+    new: &Attrs,
+) -> Result<(), ProviderError> {
+    let (set, remove) = args::tag_changes(old, new);
+    if !remove.is_empty() {
+        tracing::debug!(arn, ?remove, "elbv2 RemoveTags");
+        aws.elbv2
+            .remove_tags()
+            .resource_arns(arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(error::map)?;
+    }
+    if !set.is_empty() {
+        tracing::debug!(arn, "elbv2 AddTags");
+        let tags = set
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        aws.elbv2
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(error::map)?;
+    }
+    Ok(())
+}
+
+/// One DescribeTags call for at most [`ELB_BATCH`] ARNs of any ELBv2 kinds.
+async fn describe_tags_once(
+    aws: &Clients,
+    arns: Vec<String>,
+) -> Result<Vec<TagDescription>, ProviderError> {
+    tracing::debug!(?arns, "elbv2 DescribeTags");
+    let resp = aws
+        .elbv2
+        .describe_tags()
+        .set_resource_arns(Some(arns))
+        .send()
+        .await
+        .map_err(error::map)?;
+    Ok(resp.tag_descriptions().to_vec())
+}
+
+/// Tags by ARN, without AWS's own `aws:` tags.
+fn by_arn(found: Vec<TagDescription>, out: &mut ElbTags) {
+    for d in found {
+        let tags = d
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .filter(|(k, _)| !k.starts_with("aws:"))
+            .collect();
+        out.insert(d.resource_arn().unwrap_or_default().to_string(), tags);
+    }
+}
+
+/// The tags of `arns` (any mix of ELBv2 kinds), 20 a call. Fails `NotFound` when one of
+/// them is gone.
+pub(crate) async fn describe_tags(
+    aws: &Clients,
+    arns: &[String],
+) -> Result<ElbTags, ProviderError> {
+    let mut out = HashMap::new();
+    for chunk in arns.chunks(ELB_BATCH) {
+        by_arn(describe_tags_once(aws, chunk.to_vec()).await?, &mut out);
+    }
+    Ok(out)
+}
+
+/// The tags of `arns`, 20 a call; an ARN that is gone is left out.
+pub(crate) async fn tags_of(aws: &Clients, arns: &[String]) -> Result<ElbTags, ProviderError> {
+    let mut out = HashMap::new();
+    for chunk in arns.chunks(ELB_BATCH) {
+        let found = each_on_missing(chunk, |arns| describe_tags_once(aws, arns)).await?;
+        by_arn(found, &mut out);
+    }
+    Ok(out)
+}
+
+/// The tags of `present` (resources a reader found) from the refresh's one DescribeTags
+/// call over every ELBv2 resource; when that call failed because something is gone, from a
+/// call of the reader's own.
+pub(crate) async fn tags_in(
+    aws: &Clients,
+    set: &ReadSet,
+    present: &[String],
+) -> Result<ElbTags, ProviderError> {
+    match set.elb_tags(aws).await {
+        Ok(all) if present.iter().all(|a| all.contains_key(a)) => Ok(present
+            .iter()
+            .filter_map(|a| all.get(a).map(|t| (a.clone(), t.clone())))
+            .collect()),
+        Ok(_) => tags_of(aws, present).await,
+        Err(e) if e.class == ErrorClass::NotFound => tags_of(aws, present).await,
+        Err(e) => Err(e.clone()),
+    }
+}
+
+/// The orphans of `kind` among `arns`, by their tags (from the scan's one DescribeTags
+/// call where it has them).
+pub(crate) async fn orphans(
+    aws: &Clients,
+    set: &ReadSet,
+    kind: Kind,
+    stack: &str,
+    arns: &[String],
+) -> Res<Vec<Orphan>> {
+    let mut tags = match set.elb_tags(aws).await {
+        Ok(known) => known.clone(),
+        Err(_) => ElbTags::new(),
+    };
+    let rest: Vec<String> = arns
+        .iter()
+        .filter(|a| !tags.contains_key(*a))
+        .cloned()
+        .collect();
+    if !rest.is_empty() {
+        tags.extend(tags_of(aws, &rest).await?);
+    }
+    let mut out: Vec<Orphan> = arns
+        .iter()
+        .filter_map(|arn| args::stack_orphan(kind, stack, tags.get(arn)?, arn))
+        .collect();
+    out.sort_by(|a, b| (&a.address, &a.id).cmp(&(&b.address, &b.id)));
+    Ok(out)
+}
+
+/// `ids` from a listing the scan made anyway (orphan discovery), when there is one; what it
+/// does not hold is described by ARN.
+pub(crate) async fn listed_or_described<T, F, Fut>(
+    listing: Option<&[T]>,
+    ids: &[String],
+    arn_of: fn(&T) -> Option<&str>,
+    describe: F,
+) -> Result<Vec<T>, ProviderError>
+where
+    T: Clone,
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    let Some(listing) = listing else {
+        return each_on_missing(ids, describe).await;
+    };
+    let mut found: Vec<T> = listing
+        .iter()
+        .filter(|t| arn_of(t).is_some_and(|a| ids.iter().any(|i| i == a)))
+        .cloned()
+        .collect();
+    let missing: Vec<String> = ids
+        .iter()
+        .filter(|i| !found.iter().any(|t| arn_of(t) == Some(i.as_str())))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        found.extend(each_on_missing(&missing, describe).await?);
+    }
+    Ok(found)
+}
+
+/// Every load balancer of the account (DescribeLoadBalancers, 400 a page).
+pub(crate) async fn list_all(aws: &Clients) -> Result<Vec<LoadBalancer>, ProviderError> {
+    tracing::debug!("elbv2 DescribeLoadBalancers (all)");
+    let mut pages = aws.elbv2.describe_load_balancers().into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        out.extend(page.map_err(error::map)?.load_balancers().iter().cloned());
+    }
+    Ok(out)
+}
+
+/// Run a batched Describe for `ids`; when it fails NotFound (one id is gone and the API
+/// refuses the whole batch), ask for each id alone and leave out the ones that are gone.
+pub(crate) async fn each_on_missing<T, F, Fut>(
+    ids: &[String],
+    fetch: F,
+) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    match fetch(ids.to_vec()).await {
+        Err(e) if e.class == ErrorClass::NotFound => {
+            let mut all = Vec::new();
+            for id in ids {
+                match fetch(vec![id.clone()]).await {
+                    Ok(found) => all.extend(found),
+                    Err(e) if e.class == ErrorClass::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(all)
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_id_does_not_hide_the_others() {
+        let calls = std::sync::Mutex::new(Vec::new());
+        let ids = vec!["a".to_string(), "gone".to_string(), "c".to_string()];
+        let found = each_on_missing(&ids, |ids| {
+            calls.lock().unwrap().push(ids.clone());
+            async move {
+                if ids.iter().any(|i| i == "gone") {
+                    Err(ProviderError::new(ErrorClass::NotFound, "gone"))
+                } else {
+                    Ok(ids)
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(found, vec!["a".to_string(), "c".to_string()]);
+        assert_eq!(calls.lock().unwrap().len(), 4);
+    }
+}
