@@ -8,7 +8,7 @@ mod error;
 pub mod identity;
 pub mod kinds;
 mod read_set;
-mod retry;
+pub mod retry;
 pub mod safe_create;
 mod wait;
 
@@ -113,7 +113,7 @@ impl AwsProvider {
         let asked: Vec<Kind> = items.keys().copied().collect();
         let mut reads = asked.clone();
         for kind in &listed {
-            if kinds::handler(*kind).finds_tagged_in_read() && !reads.contains(kind) {
+            if kinds::dispatch::handler(*kind).finds_tagged_in_read() && !reads.contains(kind) {
                 reads.push(*kind);
             }
         }
@@ -123,7 +123,7 @@ impl AwsProvider {
         for kind in reads {
             let (set, clients) = (set.clone(), self.clients.clone());
             let handle = tasks.spawn(async move {
-                let r = kinds::handler(kind)
+                let r = kinds::dispatch::handler(kind)
                     .read(&clients, &set, set.items(kind))
                     .await;
                 Job::Read(kind, r)
@@ -131,13 +131,15 @@ impl AwsProvider {
             jobs.insert(handle.id(), (kind, true));
         }
         for kind in listed.iter().copied() {
-            if kinds::handler(kind).finds_tagged_in_read() {
+            if kinds::dispatch::handler(kind).finds_tagged_in_read() {
                 continue;
             }
             let (set, clients) = (set.clone(), self.clients.clone());
             let handle = tasks.spawn(async move {
                 let stack = set.stack().unwrap_or_default();
-                let r = kinds::handler(kind).tagged(&clients, &set, stack).await;
+                let r = kinds::dispatch::handler(kind)
+                    .tagged(&clients, &set, stack)
+                    .await;
                 Job::Tagged(kind, r)
             });
             jobs.insert(handle.id(), (kind, false));
@@ -146,7 +148,9 @@ impl AwsProvider {
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok(Job::Read(kind, r)) => {
-                    if listed.contains(&kind) && kinds::handler(kind).finds_tagged_in_read() {
+                    if listed.contains(&kind)
+                        && kinds::dispatch::handler(kind).finds_tagged_in_read()
+                    {
                         let tagged = match &r {
                             Ok(_) => Ok(set.take_tagged(kind)),
                             Err(e) => Err(e.clone()),
@@ -194,7 +198,7 @@ impl Provider for AwsProvider {
     ) -> Result<Created, ProviderError> {
         // A lost reply neither loses nor duplicates the resource: see `safe_create`.
         let req = Req::create(&self.clients, call, args, token);
-        safe_create::create(kinds::handler(call.address.kind), &req)
+        safe_create::create(kinds::dispatch::handler(call.address.kind), &req)
             .await
             .map_err(|e| e.at(call.address))
     }
@@ -205,7 +209,7 @@ impl Provider for AwsProvider {
         args: &Attrs,
         token: &str,
     ) -> Result<Option<Created>, ProviderError> {
-        kinds::handler(call.address.kind)
+        kinds::dispatch::handler(call.address.kind)
             .find(&Req::create(&self.clients, call, args, token))
             .await
             .map_err(|e| e.at(call.address))
@@ -219,7 +223,7 @@ impl Provider for AwsProvider {
         new: &Attrs,
         outputs: &Attrs,
     ) -> Result<Attrs, ProviderError> {
-        kinds::handler(call.address.kind)
+        kinds::dispatch::handler(call.address.kind)
             .update(&Req::update(&self.clients, call, id, old, new, outputs))
             .await
             .map_err(|e| e.at(call.address))
@@ -232,7 +236,7 @@ impl Provider for AwsProvider {
         args: &Attrs,
         outputs: &Attrs,
     ) -> Result<(), ProviderError> {
-        kinds::handler(call.address.kind)
+        kinds::dispatch::handler(call.address.kind)
             .delete(&Req::delete(&self.clients, call, id, args, outputs))
             .await
             .map_err(|e| e.at(call.address))

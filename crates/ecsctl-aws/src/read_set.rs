@@ -3,15 +3,15 @@
 //! rules together; IAM's GetAccountAuthorizationDetails lists every role with its instance
 //! profiles; ECS's DescribeServices says which task definition revisions are in use. A
 //! [`ReadSet`] holds every item of the refresh and makes each shared call at most once, when
-//! the first kind that needs it asks.
+//! the first kind that needs it asks. The calls themselves belong to the families and
+//! kinds (`elb`, `iam_role`, `ecs_service`, `ecs_cluster`), which hand them in: this
+//! module knows no kind.
 
-use crate::kinds::{ecs_cluster, ecs_service, elb, iam_role, lb_listener, lb_target_group};
-use crate::Clients;
 use aws_sdk_ecs::types::{Cluster, Service};
 use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancer, TargetGroup};
 use aws_sdk_iam::types::RoleDetail;
 use ecsctl_graph::Kind;
-use ecsctl_provider::{ErrorClass, Orphan, ProviderError, ReadItem};
+use ecsctl_provider::{Orphan, ProviderError, ReadItem};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Mutex;
@@ -77,7 +77,11 @@ impl ReadSet {
     /// The tags of every ELBv2 resource of the refresh, in one DescribeTags call per 20
     /// ARNs. Fails `NotFound` when one of them is gone (the API refuses the whole call);
     /// readers then ask for the tags of what they found themselves.
-    pub(crate) async fn elb_tags(&self, aws: &Clients) -> &Result<ElbTags, ProviderError> {
+    pub(crate) async fn elb_tags<F, Fut>(&self, describe: F) -> &Result<ElbTags, ProviderError>
+    where
+        F: FnOnce(Vec<String>) -> Fut,
+        Fut: Future<Output = Result<ElbTags, ProviderError>>,
+    {
         self.elb_tags
             .get_or_init(|| async {
                 let arns: Vec<String> = [
@@ -89,7 +93,7 @@ impl ReadSet {
                 .into_iter()
                 .flat_map(|k| self.items(k).iter().map(|i| i.id.clone()))
                 .collect();
-                elb::describe_tags(aws, &arns).await
+                describe(arns).await
             })
             .await
     }
@@ -97,87 +101,74 @@ impl ReadSet {
     /// Every role of the account with its policies, tags and instance profiles (one
     /// GetAccountAuthorizationDetails listing, 1,000 roles a page); `None` when the caller
     /// may not list them.
-    pub(crate) async fn iam_roles(
+    pub(crate) async fn iam_roles<F, Fut>(
         &self,
-        aws: &Clients,
-    ) -> &Result<Option<Vec<RoleDetail>>, ProviderError> {
-        self.iam_roles
-            .get_or_init(|| iam_role::list_details(aws))
-            .await
+        list: F,
+    ) -> &Result<Option<Vec<RoleDetail>>, ProviderError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<Vec<RoleDetail>>, ProviderError>>,
+    {
+        self.iam_roles.get_or_init(list).await
     }
 
     /// The services of the refresh that still exist, with their tags; with a stack, every
-    /// service of its clusters too (see [`ecs_service::scan`]).
-    pub(crate) async fn ecs_services(&self, aws: &Clients) -> &Result<Vec<Service>, ProviderError> {
-        self.ecs_services
-            .get_or_init(|| ecs_service::scan(aws, self, self.items(Kind::EcsService)))
-            .await
+    /// service of its clusters too (see `ecs_service::scan`).
+    pub(crate) async fn ecs_services<F, Fut>(&self, scan: F) -> &Result<Vec<Service>, ProviderError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<Service>, ProviderError>>,
+    {
+        self.ecs_services.get_or_init(scan).await
     }
 
     /// Every cluster of the account with tags and settings; `None` unless the scan looks
     /// for a stack's resources (the listing is made for orphan discovery, readers reuse it).
-    pub(crate) async fn ecs_clusters(
+    pub(crate) async fn ecs_clusters<F, Fut>(
         &self,
-        aws: &Clients,
-    ) -> Result<Option<&[Cluster]>, ProviderError> {
-        self.scanned(&self.ecs_clusters, || ecs_cluster::list_all(aws))
-            .await
+        list: F,
+    ) -> Result<Option<&[Cluster]>, ProviderError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<Cluster>, ProviderError>>,
+    {
+        self.scanned(&self.ecs_clusters, list).await
     }
 
     /// Every load balancer of the account (one listing); `None` without a stack.
-    pub(crate) async fn elb_load_balancers(
+    pub(crate) async fn elb_load_balancers<F, Fut>(
         &self,
-        aws: &Clients,
-    ) -> Result<Option<&[LoadBalancer]>, ProviderError> {
-        self.scanned(&self.elb_lbs, || elb::list_all(aws)).await
+        list: F,
+    ) -> Result<Option<&[LoadBalancer]>, ProviderError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<LoadBalancer>, ProviderError>>,
+    {
+        self.scanned(&self.elb_lbs, list).await
     }
 
     /// Every target group of the account (one listing); `None` without a stack.
-    pub(crate) async fn elb_target_groups(
+    pub(crate) async fn elb_target_groups<F, Fut>(
         &self,
-        aws: &Clients,
-    ) -> Result<Option<&[TargetGroup]>, ProviderError> {
-        self.scanned(&self.elb_tgs, || lb_target_group::list_all(aws))
-            .await
+        list: F,
+    ) -> Result<Option<&[TargetGroup]>, ProviderError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<TargetGroup>, ProviderError>>,
+    {
+        self.scanned(&self.elb_tgs, list).await
     }
 
-    /// The ARNs of the stack's load balancers (named after the stack).
-    pub(crate) async fn elb_stack_load_balancers(
+    /// Every listener of the stack's load balancers (one listing); `None` without a stack.
+    pub(crate) async fn elb_listeners<F, Fut>(
         &self,
-        aws: &Clients,
-    ) -> Result<Vec<String>, ProviderError> {
-        let stack = self.stack().unwrap_or_default();
-        Ok(self
-            .elb_load_balancers(aws)
-            .await?
-            .unwrap_or_default()
-            .iter()
-            .filter(|lb| {
-                lb.load_balancer_name()
-                    .is_some_and(|n| n.starts_with(stack))
-            })
-            .filter_map(|lb| lb.load_balancer_arn().map(str::to_string))
-            .collect())
-    }
-
-    /// Every listener of the stack's load balancers (one DescribeListeners per load
-    /// balancer); `None` without a stack.
-    pub(crate) async fn elb_stack_listeners(
-        &self,
-        aws: &Clients,
-    ) -> Result<Option<&[Listener]>, ProviderError> {
-        self.scanned(&self.elb_listeners, || async {
-            let mut out = Vec::new();
-            for lb in self.elb_stack_load_balancers(aws).await? {
-                match lb_listener::listeners_of(aws, &lb).await {
-                    Ok(found) => out.extend(found),
-                    Err(e) if e.class == ErrorClass::NotFound => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(out)
-        })
-        .await
+        list: F,
+    ) -> Result<Option<&[Listener]>, ProviderError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<Listener>, ProviderError>>,
+    {
+        self.scanned(&self.elb_listeners, list).await
     }
 
     /// A listing made once per scan with a stack, `None` without one.

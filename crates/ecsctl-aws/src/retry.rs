@@ -1,4 +1,4 @@
-//! Retries that stop when waiting will not help.
+//! Retries that stop when waiting will not help, and calls that must not be sent twice.
 //!
 //! The SDK's standard mode gives every retryable error the same budget of attempts. ecsctl
 //! asks for many (25, as Terraform's AWS provider) so that throttling (`RequestLimitExceeded`,
@@ -113,8 +113,56 @@ impl ClassifyRetry for BoundServerErrors {
     }
 }
 
+/// A retry classifier for calls that are not safe to send twice: throttling errors stay
+/// retried (the standard classifiers' verdict is kept), any other retry is forbidden.
+/// Runs after every standard classifier.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ThrottlingOnly;
+
+impl ClassifyRetry for ThrottlingOnly {
+    fn classify_retry(&self, _ctx: &InterceptorContext) -> RetryAction {
+        RetryAction::NoActionIndicated
+    }
+
+    fn classify_retry_v2(&self, _ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
+        verdict(previous)
+    }
+
+    fn name(&self) -> &'static str {
+        "ecsctl-throttling-only"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::run_after(
+            RetryClassifierPriority::transient_error_classifier(),
+        ))
+    }
+}
+
+/// What [`ThrottlingOnly`] makes of the verdict of the classifiers before it.
+fn verdict(previous: &RetryAction) -> RetryAction {
+    match previous {
+        RetryAction::RetryIndicated(RetryReason::RetryableError {
+            kind: ErrorKind::ThrottlingError,
+            ..
+        }) => RetryAction::NoActionIndicated,
+        RetryAction::RetryIndicated(_) => RetryAction::RetryForbidden,
+        _ => RetryAction::NoActionIndicated,
+    }
+}
+
+/// The per-call configuration of a kind's create call: `.customize().config_override(
+/// once!(aws_sdk_ec2))` sends it once per [`crate::safe_create::create`] attempt (throttling aside).
+macro_rules! once {
+    ($sdk:ident) => {
+        $sdk::config::Config::builder().retry_classifier($crate::retry::ThrottlingOnly)
+    };
+}
+pub(crate) use once;
+
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::clients::{Clients, RetrySettings};
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
@@ -194,6 +242,26 @@ mod tests {
             ..RetrySettings::default()
         };
         Clients::from_conf_settings(&conf, &settings, &[])
+    }
+
+    #[test]
+    fn only_throttling_keeps_its_retry() {
+        assert_eq!(
+            verdict(&RetryAction::throttling_error()),
+            RetryAction::NoActionIndicated
+        );
+        for retry in [
+            RetryAction::transient_error(),
+            RetryAction::server_error(),
+            RetryAction::client_error(),
+        ] {
+            assert_eq!(verdict(&retry), RetryAction::RetryForbidden, "{retry}");
+        }
+        assert_eq!(
+            verdict(&RetryAction::NoActionIndicated),
+            RetryAction::NoActionIndicated
+        );
+        assert!(ThrottlingOnly.priority() > RetryClassifierPriority::transient_error_classifier());
     }
 
     const EC2_ERROR: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code><Message>m</Message></Error></Errors><RequestID>r</RequestID></Response>";

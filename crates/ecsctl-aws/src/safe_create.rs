@@ -4,7 +4,7 @@
 //! dropped connection) may or may not have made the resource. Two rules keep that safe:
 //!
 //! 1. The SDK never re-sends the create call of a kind by itself after such an error:
-//!    [`once!`] gives the call [`ThrottlingOnly`], which keeps the retries of throttling
+//!    [`crate::retry::once!`] gives the call [`crate::retry::ThrottlingOnly`], which keeps the retries of throttling
 //!    errors (AWS guarantees a throttled call did nothing) and forbids every other retry.
 //!    Follow-up calls inside a create (attach, authorize, put policy …) keep the standard
 //!    retries; their handlers treat "already done" answers as success.
@@ -17,11 +17,6 @@
 use crate::error;
 use crate::kinds::{Handler, Req};
 use crate::Clients;
-use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
-use aws_smithy_runtime_api::client::retries::classifiers::{
-    ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
-};
-use aws_smithy_types::retry::ErrorKind;
 use ecsctl_provider::{Created, ErrorClass, ProviderError};
 use rand::Rng;
 use std::time::Duration;
@@ -29,53 +24,6 @@ use std::time::Duration;
 /// Create calls per [`create`]: the first, and at most two more when a lost reply left
 /// nothing behind.
 pub const MAX_CREATE_ATTEMPTS: u32 = 3;
-
-/// A retry classifier for calls that are not safe to send twice: throttling errors stay
-/// retried (the standard classifiers' verdict is kept), any other retry is forbidden.
-/// Runs after every standard classifier.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ThrottlingOnly;
-
-impl ClassifyRetry for ThrottlingOnly {
-    fn classify_retry(&self, _ctx: &InterceptorContext) -> RetryAction {
-        RetryAction::NoActionIndicated
-    }
-
-    fn classify_retry_v2(&self, _ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
-        verdict(previous)
-    }
-
-    fn name(&self) -> &'static str {
-        "ecsctl-throttling-only"
-    }
-
-    fn priority(&self) -> RetryClassifierPriority {
-        RetryClassifierPriority::run_after(RetryClassifierPriority::run_after(
-            RetryClassifierPriority::transient_error_classifier(),
-        ))
-    }
-}
-
-/// What [`ThrottlingOnly`] makes of the verdict of the classifiers before it.
-fn verdict(previous: &RetryAction) -> RetryAction {
-    match previous {
-        RetryAction::RetryIndicated(RetryReason::RetryableError {
-            kind: ErrorKind::ThrottlingError,
-            ..
-        }) => RetryAction::NoActionIndicated,
-        RetryAction::RetryIndicated(_) => RetryAction::RetryForbidden,
-        _ => RetryAction::NoActionIndicated,
-    }
-}
-
-/// The per-call configuration of a kind's create call: `.customize().config_override(
-/// once!(aws_sdk_ec2))` sends it once per [`create`] attempt (throttling aside).
-macro_rules! once {
-    ($sdk:ident) => {
-        $sdk::config::Config::builder().retry_classifier($crate::safe_create::ThrottlingOnly)
-    };
-}
-pub(crate) use once;
 
 /// Why a failed create may have made something.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,26 +189,6 @@ mod tests {
     use ecsctl_provider::{Attrs, Call, Live, Options, Orphan, Quiet, ReadItem};
     use std::collections::BTreeMap;
     use std::sync::Mutex;
-
-    #[test]
-    fn only_throttling_keeps_its_retry() {
-        assert_eq!(
-            verdict(&RetryAction::throttling_error()),
-            RetryAction::NoActionIndicated
-        );
-        for retry in [
-            RetryAction::transient_error(),
-            RetryAction::server_error(),
-            RetryAction::client_error(),
-        ] {
-            assert_eq!(verdict(&retry), RetryAction::RetryForbidden, "{retry}");
-        }
-        assert_eq!(
-            verdict(&RetryAction::NoActionIndicated),
-            RetryAction::NoActionIndicated
-        );
-        assert!(ThrottlingOnly.priority() > RetryClassifierPriority::transient_error_classifier());
-    }
 
     fn err(class: ErrorClass, code: Option<&str>) -> ProviderError {
         let e = ProviderError::new(class, "boom");

@@ -5,7 +5,7 @@ use crate::kinds::iam_propagation::retry_iam_propagation;
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
-use crate::safe_create::once;
+use crate::retry::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
@@ -118,7 +118,13 @@ pub(crate) fn is_stacks(c: &Cluster, stack: &str) -> bool {
 
 /// Every active cluster of the account, with tags and settings (ListClusters, then
 /// DescribeClusters 100 a call).
-pub(crate) async fn list_all(aws: &Clients) -> Result<Vec<Cluster>, ProviderError> {
+/// Every cluster of the account with tags and settings, listed once per scan; `None`
+/// without a stack.
+pub(crate) async fn clusters<'a>(aws: &Clients, set: &'a ReadSet) -> Res<Option<&'a [Cluster]>> {
+    set.ecs_clusters(|| list_all(aws)).await
+}
+
+async fn list_all(aws: &Clients) -> Result<Vec<Cluster>, ProviderError> {
     tracing::debug!("ecs ListClusters");
     let arns: Vec<String> = aws
         .ecs
@@ -319,7 +325,7 @@ impl Handler for EcsCluster {
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // Looking for orphans lists every cluster (with tags) anyway: read from that
         // listing, and describe only what it missed.
-        let mut found = set.ecs_clusters(aws).await?.unwrap_or_default().to_vec();
+        let mut found = clusters(aws, set).await?.unwrap_or_default().to_vec();
         let ids: Vec<String> = items
             .iter()
             .filter(|i| !found.iter().any(|c| c.cluster_arn() == Some(i.id.as_str())))
@@ -342,7 +348,7 @@ impl Handler for EcsCluster {
 
     async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         let mut out = Vec::new();
-        for c in set.ecs_clusters(aws).await?.unwrap_or_default() {
+        for c in clusters(aws, set).await?.unwrap_or_default() {
             let tags = ecs_tag_pairs(c.tags());
             if let (true, Some(arn)) = (is_stacks(c, stack), c.cluster_arn()) {
                 out.extend(args::orphan(Kind::EcsCluster, &tags, arn));

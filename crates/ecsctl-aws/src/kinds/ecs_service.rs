@@ -15,7 +15,7 @@ use super::iam_propagation::retry_iam_propagation;
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
-use crate::safe_create::once;
+use crate::retry::once;
 use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -172,6 +172,12 @@ fn live(s: &Service) -> Option<Live> {
 /// With one, every service of the clusters tagged for it (ListServices and DescribeServices
 /// per cluster), which finds the items and the orphans together; items not among them are
 /// then described on their own.
+/// The refresh's DescribeServices answers (see [`scan`]), made once per refresh.
+pub(crate) async fn services<'a>(aws: &Clients, set: &'a ReadSet) -> &'a Res<Vec<Service>> {
+    set.ecs_services(|| scan(aws, set, set.items(Kind::EcsService)))
+        .await
+}
+
 pub(crate) async fn scan(
     aws: &Clients,
     set: &ReadSet,
@@ -180,8 +186,7 @@ pub(crate) async fn scan(
     let Some(stack) = set.stack() else {
         return describe_items(aws, items).await;
     };
-    let clusters: Vec<String> = set
-        .ecs_clusters(aws)
+    let clusters: Vec<String> = super::ecs_cluster::clusters(aws, set)
         .await?
         .unwrap_or_default()
         .iter()
@@ -725,7 +730,7 @@ impl Handler for EcsService {
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // The set's DescribeServices answers (the task definition reader uses them too).
-        let found = set.ecs_services(aws).await.as_ref().map_err(Clone::clone)?;
+        let found = services(aws, set).await.as_ref().map_err(Clone::clone)?;
         Ok(items
             .iter()
             .map(|item| {
@@ -741,7 +746,7 @@ impl Handler for EcsService {
     async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         // With a stack, the set's services are every service of the stack's clusters.
         let mut out = Vec::new();
-        for s in set.ecs_services(aws).await.as_ref().map_err(Clone::clone)? {
+        for s in services(aws, set).await.as_ref().map_err(Clone::clone)? {
             let tags = ecs_tag_pairs(s.tags());
             let ours = tags.iter().any(|(k, v)| k == "ecsctl:stack" && v == stack);
             if let (true, Some(arn)) = (ours, s.service_arn()) {

@@ -4,7 +4,9 @@
 use crate::kinds::Res;
 use crate::read_set::{ElbTags, ReadSet};
 use crate::{args, error, Clients};
-use aws_sdk_elasticloadbalancingv2::types::{LoadBalancer, Tag, TagDescription};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Listener, LoadBalancer, Tag, TagDescription, TargetGroup,
+};
 use ecsctl_graph::Kind;
 use ecsctl_provider::{Attrs, ErrorClass, Orphan, ProviderError};
 use std::collections::HashMap;
@@ -116,7 +118,7 @@ pub(crate) async fn tags_in(
     set: &ReadSet,
     present: &[String],
 ) -> Result<ElbTags, ProviderError> {
-    match set.elb_tags(aws).await {
+    match refresh_tags(aws, set).await {
         Ok(all) if present.iter().all(|a| all.contains_key(a)) => Ok(present
             .iter()
             .filter_map(|a| all.get(a).map(|t| (a.clone(), t.clone())))
@@ -136,7 +138,7 @@ pub(crate) async fn orphans(
     stack: &str,
     arns: &[String],
 ) -> Res<Vec<Orphan>> {
-    let mut tags = match set.elb_tags(aws).await {
+    let mut tags = match refresh_tags(aws, set).await {
         Ok(known) => known.clone(),
         Err(_) => ElbTags::new(),
     };
@@ -226,6 +228,93 @@ where
         }
         other => other,
     }
+}
+
+/// The refresh's tags of every ELBv2 resource (see [`ReadSet::elb_tags`]).
+pub(crate) async fn refresh_tags<'a>(
+    aws: &Clients,
+    set: &'a ReadSet,
+) -> &'a Result<ElbTags, ProviderError> {
+    set.elb_tags(|arns| async move { describe_tags(aws, &arns).await })
+        .await
+}
+
+/// Every load balancer of the account, listed once per scan; `None` without a stack.
+pub(crate) async fn load_balancers<'a>(
+    aws: &Clients,
+    set: &'a ReadSet,
+) -> Res<Option<&'a [LoadBalancer]>> {
+    set.elb_load_balancers(|| list_all(aws)).await
+}
+
+/// The ARNs of the stack's load balancers (named after the stack).
+pub(crate) async fn stack_load_balancers(aws: &Clients, set: &ReadSet) -> Res<Vec<String>> {
+    let stack = set.stack().unwrap_or_default();
+    Ok(load_balancers(aws, set)
+        .await?
+        .unwrap_or_default()
+        .iter()
+        .filter(|lb| {
+            lb.load_balancer_name()
+                .is_some_and(|n| n.starts_with(stack))
+        })
+        .filter_map(|lb| lb.load_balancer_arn().map(str::to_string))
+        .collect())
+}
+
+/// Every target group of the account, listed once per scan; `None` without a stack.
+pub(crate) async fn target_groups<'a>(
+    aws: &Clients,
+    set: &'a ReadSet,
+) -> Res<Option<&'a [TargetGroup]>> {
+    set.elb_target_groups(|| list_target_groups(aws)).await
+}
+
+/// Every listener of the stack's load balancers (one DescribeListeners per load balancer),
+/// once per scan; `None` without a stack.
+pub(crate) async fn stack_listeners<'a>(
+    aws: &Clients,
+    set: &'a ReadSet,
+) -> Res<Option<&'a [Listener]>> {
+    set.elb_listeners(|| async {
+        let mut out = Vec::new();
+        for lb in stack_load_balancers(aws, set).await? {
+            match listeners_of(aws, &lb).await {
+                Ok(found) => out.extend(found),
+                Err(e) if e.class == ErrorClass::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// Every target group of the account (DescribeTargetGroups, 400 a page).
+pub(crate) async fn list_target_groups(aws: &Clients) -> Result<Vec<TargetGroup>, ProviderError> {
+    tracing::debug!("elbv2 DescribeTargetGroups (all)");
+    let mut pages = aws.elbv2.describe_target_groups().into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        out.extend(page.map_err(error::map)?.target_groups().iter().cloned());
+    }
+    Ok(out)
+}
+
+/// A load balancer's listeners.
+pub(crate) async fn listeners_of(aws: &Clients, lb: &str) -> Result<Vec<Listener>, ProviderError> {
+    tracing::debug!(lb, "elbv2 DescribeListeners by load balancer");
+    let mut pages = aws
+        .elbv2
+        .describe_listeners()
+        .load_balancer_arn(lb)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        out.extend(page.map_err(error::map)?.listeners().iter().cloned());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use super::iam_role::{iam_tags, tag_pairs, PATH_PREFIX};
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
-use crate::safe_create::once;
+use crate::retry::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_iam::types::InstanceProfile;
@@ -266,16 +266,17 @@ impl Handler for IamInstanceProfile {
         // (AWS may leave them out; ecsctl's profiles always have some) are read one by one.
         let mut out = BTreeMap::new();
         let mut rest = Vec::new();
-        let listed: BTreeMap<&str, &InstanceProfile> = match set.iam_roles(aws).await {
-            Ok(Some(roles)) => roles
-                .iter()
-                .flat_map(|r| r.instance_profile_list())
-                .filter(|p| !p.tags().is_empty())
-                .map(|p| (p.instance_profile_name(), p))
-                .collect(),
-            Ok(None) => BTreeMap::new(),
-            Err(e) => return Err(e.clone()),
-        };
+        let listed: BTreeMap<&str, &InstanceProfile> =
+            match super::iam_role::details(aws, set).await {
+                Ok(Some(roles)) => roles
+                    .iter()
+                    .flat_map(|r| r.instance_profile_list())
+                    .filter(|p| !p.tags().is_empty())
+                    .map(|p| (p.instance_profile_name(), p))
+                    .collect(),
+                Ok(None) => BTreeMap::new(),
+                Err(e) => return Err(e.clone()),
+            };
         for item in items {
             match listed.get(item.id.as_str()) {
                 Some(p) => {
@@ -305,15 +306,16 @@ impl Handler for IamInstanceProfile {
 
     async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         // Tags of profiles holding a role come with the refresh's IAM listing.
-        let with_roles: BTreeMap<String, Vec<(String, String)>> = match set.iam_roles(aws).await {
-            Ok(Some(roles)) => roles
-                .iter()
-                .flat_map(|r| r.instance_profile_list())
-                .filter(|p| !p.tags().is_empty())
-                .map(|p| (p.instance_profile_name().to_string(), tag_pairs(p.tags())))
-                .collect(),
-            _ => BTreeMap::new(),
-        };
+        let with_roles: BTreeMap<String, Vec<(String, String)>> =
+            match super::iam_role::details(aws, set).await {
+                Ok(Some(roles)) => roles
+                    .iter()
+                    .flat_map(|r| r.instance_profile_list())
+                    .filter(|p| !p.tags().is_empty())
+                    .map(|p| (p.instance_profile_name().to_string(), tag_pairs(p.tags())))
+                    .collect(),
+                _ => BTreeMap::new(),
+            };
         tracing::debug!(stack, "iam ListInstanceProfiles");
         let profiles = aws
             .iam

@@ -5,7 +5,7 @@
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
-use crate::safe_create::once;
+use crate::retry::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_iam::types::{RoleDetail, Tag};
@@ -213,7 +213,16 @@ fn created(role: &aws_sdk_iam::types::Role) -> Created {
 
 /// Every role of the account with its details (GetAccountAuthorizationDetails, 1,000 a
 /// page); `None` when the caller may not make that call.
-pub(crate) async fn list_details(aws: &Clients) -> Result<Option<Vec<RoleDetail>>, ProviderError> {
+/// Every role of the account with its policies, tags and instance profiles, listed once
+/// per refresh (see [`list_details`]).
+pub(crate) async fn details<'a>(
+    aws: &Clients,
+    set: &'a ReadSet,
+) -> &'a Res<Option<Vec<RoleDetail>>> {
+    set.iam_roles(|| list_details(aws)).await
+}
+
+async fn list_details(aws: &Clients) -> Result<Option<Vec<RoleDetail>>, ProviderError> {
     tracing::debug!("iam GetAccountAuthorizationDetails (roles)");
     let listed = aws
         .iam
@@ -543,7 +552,7 @@ impl Handler for IamRole {
         // One GetAccountAuthorizationDetails listing has every role with its trust policy,
         // inline and attached policies and tags: one call instead of four per role.
         // Without permission for it, read each role on its own.
-        if let Some(roles) = set.iam_roles(aws).await.as_ref().map_err(Clone::clone)? {
+        if let Some(roles) = details(aws, set).await.as_ref().map_err(Clone::clone)? {
             let by_name: BTreeMap<&str, &RoleDetail> = roles
                 .iter()
                 .filter_map(|r| Some((r.role_name()?, r)))
@@ -578,7 +587,7 @@ impl Handler for IamRole {
 
     async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         // The refresh's listing has every role with its tags.
-        if let Some(roles) = set.iam_roles(aws).await.as_ref().map_err(Clone::clone)? {
+        if let Some(roles) = details(aws, set).await.as_ref().map_err(Clone::clone)? {
             return Ok(roles
                 .iter()
                 .filter_map(|role| {

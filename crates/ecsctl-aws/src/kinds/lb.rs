@@ -3,12 +3,14 @@
 //! The id is the load balancer's ARN. Create tags at creation, sets the idle timeout
 //! attribute and waits until the load balancer is `active`; delete waits until it is gone.
 
-use super::elb::{elb_tags, listed_or_described, orphans, retag, tags_in, tags_of, ELB_BATCH};
+use super::elb::{
+    self, elb_tags, listed_or_described, orphans, retag, tags_in, tags_of, ELB_BATCH,
+};
 use crate::args::{is_ours, stack_of};
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
-use crate::safe_create::once;
+use crate::retry::once;
 use crate::wait::{self, Poll};
 use crate::{args, error, Clients};
 use async_trait::async_trait;
@@ -187,7 +189,7 @@ impl Handler for Lb {
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // With a stack, from the listing orphan discovery makes anyway.
-        let listing = set.elb_load_balancers(aws).await?;
+        let listing = elb::load_balancers(aws, set).await?;
         let mut out = BTreeMap::new();
         for chunk in items.chunks(ELB_BATCH) {
             let ids: Vec<String> = chunk.iter().map(|i| i.id.clone()).collect();
@@ -246,7 +248,7 @@ impl Handler for Lb {
     }
 
     async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
-        let arns = set.elb_stack_load_balancers(aws).await?;
+        let arns = elb::stack_load_balancers(aws, set).await?;
         orphans(aws, set, Kind::Lb, stack, &arns).await
     }
 }

@@ -5,12 +5,14 @@
 //! protocol, status_code}` (`status_code` as AWS spells it: `HTTP_301` / `HTTP_302`; `port`
 //! a number or a string such as `"#{port}"`, read back in the same JSON type).
 
-use super::elb::{elb_tags, listed_or_described, orphans, retag, tags_in, tags_of, ELB_BATCH};
+use super::elb::{
+    self, elb_tags, listed_or_described, orphans, retag, tags_in, tags_of, ELB_BATCH,
+};
 use crate::args::{int32, int_or_str, is_ours, like, stack_of};
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
-use crate::safe_create::once;
+use crate::retry::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -74,7 +76,7 @@ impl Handler for LbListener {
             return Ok(None);
         };
         let lb = args::str(args, "load_balancer_arn")?;
-        let arns: Vec<String> = match listeners_of(aws, lb).await {
+        let arns: Vec<String> = match elb::listeners_of(aws, lb).await {
             Ok(found) => found
                 .iter()
                 .filter_map(|l| l.listener_arn().map(str::to_string))
@@ -141,7 +143,7 @@ impl Handler for LbListener {
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // With a stack, from the listing orphan discovery makes anyway.
-        let listing = set.elb_stack_listeners(aws).await?;
+        let listing = elb::stack_listeners(aws, set).await?;
         let mut out = BTreeMap::new();
         for chunk in items.chunks(ELB_BATCH) {
             let ids: Vec<String> = chunk.iter().map(|i| i.id.clone()).collect();
@@ -167,8 +169,7 @@ impl Handler for LbListener {
     }
 
     async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
-        let arns: Vec<String> = set
-            .elb_stack_listeners(aws)
+        let arns: Vec<String> = elb::stack_listeners(aws, set)
             .await?
             .unwrap_or_default()
             .iter()
@@ -294,20 +295,4 @@ async fn describe(aws: &Clients, arns: Vec<String>) -> Result<Vec<Listener>, Pro
         .await
         .map_err(error::map)?;
     Ok(out.listeners().to_vec())
-}
-
-/// A load balancer's listeners.
-pub(crate) async fn listeners_of(aws: &Clients, lb: &str) -> Result<Vec<Listener>, ProviderError> {
-    tracing::debug!(lb, "elbv2 DescribeListeners by load balancer");
-    let mut pages = aws
-        .elbv2
-        .describe_listeners()
-        .load_balancer_arn(lb)
-        .into_paginator()
-        .send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        out.extend(page.map_err(error::map)?.listeners().iter().cloned());
-    }
-    Ok(out)
 }

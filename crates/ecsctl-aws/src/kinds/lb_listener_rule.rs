@@ -2,12 +2,12 @@
 //! target group (ELBv2 CreateRule / ModifyRule + SetRulePriorities / DeleteRule). The id is
 //! the rule's ARN.
 
-use super::elb::{each_on_missing, elb_tags, orphans, retag, tags_in, tags_of, ELB_BATCH};
+use super::elb::{self, each_on_missing, elb_tags, orphans, retag, tags_in, tags_of, ELB_BATCH};
 use crate::args::{int32, is_ours, stack_of};
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
-use crate::safe_create::once;
+use crate::retry::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -170,7 +170,7 @@ impl Handler for LbListenerRule {
 
     async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         let mut arns = Vec::new();
-        let listeners = set.elb_stack_listeners(aws).await?.unwrap_or_default();
+        let listeners = elb::stack_listeners(aws, set).await?.unwrap_or_default();
         for listener in listeners.iter().filter_map(|l| l.listener_arn()) {
             match rules_of(aws, listener).await {
                 Ok(found) => arns.extend(found),

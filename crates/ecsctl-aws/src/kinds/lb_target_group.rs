@@ -1,12 +1,14 @@
 //! `lb_target_group`: an ELBv2 target group (CreateTargetGroup + the deregistration delay
 //! attribute). The id is the target group's ARN.
 
-use super::elb::{elb_tags, listed_or_described, orphans, retag, tags_in, tags_of, ELB_BATCH};
+use super::elb::{
+    self, elb_tags, listed_or_described, orphans, retag, tags_in, tags_of, ELB_BATCH,
+};
 use crate::args::{int32, is_ours, stack_of};
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
-use crate::safe_create::once;
+use crate::retry::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -212,7 +214,7 @@ impl Handler for LbTargetGroup {
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
         // With a stack, from the listing orphan discovery makes anyway.
-        let listing = set.elb_target_groups(aws).await?;
+        let listing = elb::target_groups(aws, set).await?;
         let mut out = BTreeMap::new();
         for chunk in items.chunks(ELB_BATCH) {
             let ids: Vec<String> = chunk.iter().map(|i| i.id.clone()).collect();
@@ -263,8 +265,7 @@ impl Handler for LbTargetGroup {
     async fn tagged(&self, aws: &Clients, set: &ReadSet, stack: &str) -> Res<Vec<Orphan>> {
         // Target groups are named `<stack>-<service>`.
         let prefix = format!("{stack}-");
-        let arns: Vec<String> = set
-            .elb_target_groups(aws)
+        let arns: Vec<String> = elb::target_groups(aws, set)
             .await?
             .unwrap_or_default()
             .iter()
@@ -309,17 +310,6 @@ fn outputs(arn: &str) -> Attrs {
     o.insert("id".into(), json!(arn));
     o.insert("arn".into(), json!(arn));
     o
-}
-
-/// Every target group of the account (DescribeTargetGroups, 400 a page).
-pub(crate) async fn list_all(aws: &Clients) -> Result<Vec<TargetGroup>, ProviderError> {
-    tracing::debug!("elbv2 DescribeTargetGroups (all)");
-    let mut pages = aws.elbv2.describe_target_groups().into_paginator().send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        out.extend(page.map_err(error::map)?.target_groups().iter().cloned());
-    }
-    Ok(out)
 }
 
 async fn describe(aws: &Clients, arns: Vec<String>) -> Result<Vec<TargetGroup>, ProviderError> {

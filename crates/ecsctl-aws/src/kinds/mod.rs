@@ -1,16 +1,17 @@
-//! One module per resource kind. Each implements [`Handler`] for its kind; `handler`
-//! dispatches.
+//! One module per resource kind. Each implements [`Handler`] for its kind;
+//! [`dispatch::handler`] picks the one for a kind.
 
 use crate::read_set::ReadSet;
 use crate::Clients;
 use async_trait::async_trait;
-use ecsctl_graph::{Address, Kind};
+use ecsctl_graph::Address;
 use ecsctl_provider::{Attrs, Call, Created, Live, Orphan, ProviderError, ReadItem};
 use std::collections::BTreeMap;
 
 pub mod autoscaling_group;
 pub(crate) mod capacity;
 pub mod data;
+pub mod dispatch;
 pub mod dns_record;
 pub(crate) mod ec2;
 pub(crate) mod ec2_object;
@@ -135,32 +136,5 @@ pub trait Handler: Send + Sync {
     /// (one listing by tag serves both).
     fn finds_tagged_in_read(&self) -> bool {
         false
-    }
-}
-
-pub fn handler(kind: Kind) -> &'static dyn Handler {
-    match kind {
-        Kind::Vpc => &vpc::Vpc,
-        Kind::InternetGateway => &internet_gateway::InternetGateway,
-        Kind::Subnet => &subnet::Subnet,
-        Kind::RouteTable => &route_table::RouteTable,
-        Kind::Eip => &eip::Eip,
-        Kind::NatGateway => &nat_gateway::NatGateway,
-        Kind::HostedZone => &hosted_zone::HostedZone,
-        Kind::DnsRecord => &dns_record::DnsRecord,
-        Kind::SecurityGroup => &security_group::SecurityGroup,
-        Kind::IamRole => &iam_role::IamRole,
-        Kind::IamInstanceProfile => &iam_instance_profile::IamInstanceProfile,
-        Kind::EcsCluster => &ecs_cluster::EcsCluster,
-        Kind::LaunchTemplate => &launch_template::LaunchTemplate,
-        Kind::AutoscalingGroup => &autoscaling_group::AutoscalingGroup,
-        Kind::ScalingPolicy => &scaling_policy::ScalingPolicy,
-        Kind::Lb => &lb::Lb,
-        Kind::LbTargetGroup => &lb_target_group::LbTargetGroup,
-        Kind::LbListener => &lb_listener::LbListener,
-        Kind::LbListenerRule => &lb_listener_rule::LbListenerRule,
-        Kind::LogGroup => &log_group::LogGroup,
-        Kind::TaskDefinition => &task_definition::TaskDefinition,
-        Kind::EcsService => &ecs_service::EcsService,
     }
 }

@@ -11,7 +11,7 @@ use super::iam_propagation::retry_iam_propagation;
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
-use crate::safe_create::once;
+use crate::retry::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
@@ -486,7 +486,7 @@ impl Handler for TaskDefinition {
         let in_use: HashSet<String> = if set.items(Kind::EcsService).is_empty() {
             HashSet::new()
         } else {
-            match set.ecs_services(aws).await {
+            match super::ecs_service::services(aws, set).await {
                 Ok(services) => services
                     .iter()
                     .flat_map(|s| {

@@ -5,7 +5,7 @@ use super::ec2::{self, bool_attr, no_id};
 use super::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
-use crate::safe_create::once;
+use crate::retry::once;
 use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, Vpc as Net, VpcAttributeName};
