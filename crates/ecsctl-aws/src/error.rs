@@ -184,6 +184,29 @@ pub fn with_context(mut err: ProviderError, extra: &str) -> ProviderError {
     err
 }
 
+/// Whether the error says the object addressed does not exist (any more).
+pub fn gone(err: &ProviderError) -> bool {
+    err.class == ErrorClass::NotFound
+}
+
+/// A lookup's result with "does not exist" as `None`.
+pub fn not_found_ok<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if gone(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A delete's result with "already gone" (class NotFound) counted as success.
+pub fn gone_ok<T>(r: Result<T, ProviderError>) -> Result<(), ProviderError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.class == ErrorClass::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,28 +345,5 @@ mod tests {
         let e = with_context(e, "held by eni-1");
         assert_eq!(e.message, "has dependencies; held by eni-1");
         assert_eq!(with_context(e.clone(), "").message, e.message);
-    }
-}
-
-/// Whether the error says the object addressed does not exist (any more).
-pub fn gone(err: &ProviderError) -> bool {
-    err.class == ErrorClass::NotFound
-}
-
-/// A lookup's result with "does not exist" as `None`.
-pub fn not_found_ok<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if gone(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// A delete's result with "already gone" (class NotFound) counted as success.
-pub fn gone_ok<T>(r: Result<T, ProviderError>) -> Result<(), ProviderError> {
-    match r {
-        Ok(_) => Ok(()),
-        Err(e) if e.class == ErrorClass::NotFound => Ok(()),
-        Err(e) => Err(e),
     }
 }

@@ -577,6 +577,7 @@ fn the_largest_stack_the_parser_accepts_fits_too() {
         let key = format!("k{i:02}{}", "x".repeat(125));
         src.push_str(&format!("\"{key}\" = \"{}\"\n", "v".repeat(256)));
     }
+    let zone = format!("{}.example.internal.", "z".repeat(60));
     src.push_str(&format!(
         "\n[network]\nazs = 3\nnat = \"per_az\"\n\n[dns]\nzone = \"{zone}\"\n\n\
          [cluster]\nmin_size = 1\nmax_size = 2\nssh_cidrs = [\"203.0.113.0/24\"]\n\
@@ -584,7 +585,6 @@ fn the_largest_stack_the_parser_accepts_fits_too() {
          [load_balancer]\ncertificate_arn = \"arn:aws:acm:eu-west-2:123456789012:certificate/x\"\n\n\
          [[service]]\nname = \"{service}\"\nimage = \"nginx:1.27\"\ncontainer_port = 80\n\n\
          [[service]]\nname = \"{second}\"\nimage = \"nginx:1.27\"\ncontainer_port = 80\npath = \"/api/*\"\n",
-        zone = format!("{}.example.internal.", "z".repeat(60)),
     ));
     let g = expand_source(&src, "largest.toml");
     let mut checker = Checker::default();

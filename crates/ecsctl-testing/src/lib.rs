@@ -123,6 +123,8 @@ fn start() -> Result<Moto, String> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+        // The emulator dies with the test process (prctl in the child before exec).
+        #[allow(unsafe_code)]
         unsafe {
             use std::os::unix::process::CommandExt;
             cmd.pre_exec(|| {

@@ -175,6 +175,38 @@ fn listener(
     ));
 }
 
+/// AWS's limit on target group names.
+const TARGET_GROUP_NAME_MAX: usize = 32;
+
+/// A target group's name: `<stack>-<service>-<h>`, `h` four hex digits of what forces its
+/// replacement (the service, its container port, the VPC's CIDR). A replacement then has a
+/// new name, so it is created before the old one is deleted: the listener, its rules and the
+/// service move to the new group, then the old goes. With one name the old group would have
+/// to go first, while the listener still forwards to it (AWS: ResourceInUse), and the
+/// listener could only move once the new one exists: a deadlock. Names are unique per
+/// region and account, at most 32 characters: a long `<stack>-<service>` is shortened.
+pub(crate) fn target_group_name(ctx: &Ctx, service: &str, port: impl std::fmt::Display) -> String {
+    let key = format!("{service}|{port}|{}", ctx.stack.network.cidr);
+    let h = fnv1a(key.as_bytes());
+    let suffix = format!("-{:04x}", (h ^ (h >> 16)) & 0xffff);
+    let base = ctx.named(service);
+    let room = TARGET_GROUP_NAME_MAX - suffix.len();
+    let base = if base.len() > room {
+        base[..room].trim_end_matches('-')
+    } else {
+        base.as_str()
+    };
+    format!("{base}{suffix}")
+}
+
+/// 32-bit FNV-1a: stable across Rust versions and platforms (names must not change when
+/// ecsctl is rebuilt).
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{test_stack, Data};
@@ -226,36 +258,4 @@ mod tests {
         assert!(g.get(&addr::http_listener()).is_none());
         assert!(g.get(&addr::https_listener()).is_some());
     }
-}
-
-/// AWS's limit on target group names.
-const TARGET_GROUP_NAME_MAX: usize = 32;
-
-/// A target group's name: `<stack>-<service>-<h>`, `h` four hex digits of what forces its
-/// replacement (the service, its container port, the VPC's CIDR). A replacement then has a
-/// new name, so it is created before the old one is deleted: the listener, its rules and the
-/// service move to the new group, then the old goes. With one name the old group would have
-/// to go first, while the listener still forwards to it (AWS: ResourceInUse), and the
-/// listener could only move once the new one exists: a deadlock. Names are unique per
-/// region and account, at most 32 characters: a long `<stack>-<service>` is shortened.
-pub(crate) fn target_group_name(ctx: &Ctx, service: &str, port: impl std::fmt::Display) -> String {
-    let key = format!("{service}|{port}|{}", ctx.stack.network.cidr);
-    let h = fnv1a(key.as_bytes());
-    let suffix = format!("-{:04x}", (h ^ (h >> 16)) & 0xffff);
-    let base = ctx.named(service);
-    let room = TARGET_GROUP_NAME_MAX - suffix.len();
-    let base = if base.len() > room {
-        base[..room].trim_end_matches('-')
-    } else {
-        base.as_str()
-    };
-    format!("{base}{suffix}")
-}
-
-/// 32-bit FNV-1a: stable across Rust versions and platforms (names must not change when
-/// ecsctl is rebuilt).
-fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
-    })
 }
