@@ -13,13 +13,18 @@
 //! ```
 
 mod cidr;
+mod cluster;
 mod diagnostics;
+mod dns;
+mod keys;
+mod load_balancer;
 mod model;
 mod network;
 mod parse;
 mod reader;
 mod rules;
 mod service;
+mod stack_section;
 #[cfg(test)]
 mod testutil;
 mod text;

@@ -1,15 +1,13 @@
 //! `[network]`: the VPC block, availability zones, subnets (given or carved) and NAT.
 
 use crate::cidr::{self, MAX_PREFIX, MIN_PREFIX};
-use crate::parse::{cidr_list, report, section};
-use crate::reader::{Ctx, Got, Section, Span};
+use crate::keys;
+use crate::reader::{cidr_list, report, section, Ctx, Got, Section, Span};
 use crate::rules;
 use crate::text::suggest;
 use crate::{Azs, NatMode, Network};
 use ipnet::Ipv4Net;
 use std::net::Ipv4Addr;
-
-pub(crate) const KEYS: &[&str] = &["cidr", "azs", "public_subnets", "private_subnets", "nat"];
 
 /// Fewest AZs: an Application Load Balancer needs subnets in two.
 pub(crate) const MIN_AZS: usize = 2;
@@ -28,7 +26,7 @@ pub(crate) fn read(ctx: &mut Ctx<'_>, root: &Section<'_>, region: Option<&str>) 
         Got::Bad => None,
     };
     if let Some(s) = &s {
-        s.check_keys(ctx, KEYS);
+        s.check_keys(ctx, keys::NETWORK);
     }
     let anchor = s.as_ref().and_then(|s| s.span.clone()).or(Some(0..0));
 

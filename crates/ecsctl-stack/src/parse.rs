@@ -1,47 +1,13 @@
 //! `parse` and `load`: TOML with positions, then every section read and checked, every
 //! problem collected.
 
-use crate::reader::{Ctx, Got, Section, Span};
-use crate::rules::{self, Problem};
+use crate::reader::{Ctx, Section};
 use crate::text::{check_nesting, suggest, MAX_SOURCE_BYTES};
-use crate::{
-    cidr, network, service, Ami, Cluster, Diagnostic, Diagnostics, Dns, LoadBalancer, Scaling,
-    Stack, DEFAULT_AMI_PARAMETER,
-};
-use ipnet::Ipv4Net;
+use crate::{cluster, dns, keys, load_balancer, network, service, stack_section};
+use crate::{Diagnostic, Diagnostics, Stack};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::path::Path;
 use toml_edit::{ImDocument, Item};
-
-pub(crate) const ROOT_KEYS: &[&str] = &[
-    "stack",
-    "network",
-    "dns",
-    "cluster",
-    "load_balancer",
-    "service",
-];
-pub(crate) const STACK_KEYS: &[&str] = &["name", "region", "tags"];
-pub(crate) const DNS_KEYS: &[&str] = &["zone"];
-pub(crate) const CLUSTER_KEYS: &[&str] = &[
-    "instance_type",
-    "ami",
-    "min_size",
-    "max_size",
-    "desired_capacity",
-    "key_name",
-    "ssh_cidrs",
-    "root_volume_size",
-    "scaling",
-];
-pub(crate) const SCALING_KEYS: &[&str] = &["cpu_target"];
-pub(crate) const LB_KEYS: &[&str] = &[
-    "listen_port",
-    "allowed_cidrs",
-    "certificate_arn",
-    "idle_timeout",
-];
 
 /// Parses and validates a stack file. `file` names it in diagnostics.
 ///
@@ -156,15 +122,6 @@ fn syntax_problem(message: &str) -> (String, String) {
     (message, hint.to_string())
 }
 
-/// Records `problem` about `what` (e.g. "`name` in [stack]") at `span`.
-pub(crate) fn report(ctx: &mut Ctx<'_>, span: &Span, what: &str, value: &str, problem: Problem) {
-    ctx.error(
-        span,
-        format!("invalid {what} `{value}`: {}", problem.reason),
-        problem.hint,
-    );
-}
-
 fn read(ctx: &mut Ctx<'_>, root_table: &toml_edit::Table, src: &str) -> Stack {
     let root = Section {
         label: String::new(),
@@ -174,11 +131,11 @@ fn read(ctx: &mut Ctx<'_>, root_table: &toml_edit::Table, src: &str) -> Stack {
     };
     check_root_keys(ctx, &root);
 
-    let (name, name_span, region, tags) = read_stack(ctx, &root);
+    let (name, name_span, region, tags) = stack_section::read(ctx, &root);
     let network = network::read(ctx, &root, region.as_deref());
-    let dns = read_dns(ctx, &root);
-    let cluster = read_cluster(ctx, &root);
-    let load_balancer = read_load_balancer(ctx, &root, region.as_deref());
+    let dns = dns::read(ctx, &root);
+    let cluster = cluster::read(ctx, &root);
+    let load_balancer = load_balancer::read(ctx, &root, region.as_deref());
     let services = service::read(ctx, &root, name.as_deref(), &name_span);
 
     Stack {
@@ -203,14 +160,6 @@ fn hex_sha256(bytes: &[u8]) -> String {
 
 /// Unknown top-level keys: a misspelt section, or a key written outside its section.
 fn check_root_keys(ctx: &mut Ctx<'_>, root: &Section<'_>) {
-    let sections: [(&str, &[&str]); 6] = [
-        ("[stack]", STACK_KEYS),
-        ("[network]", network::KEYS),
-        ("[dns]", DNS_KEYS),
-        ("[cluster]", CLUSTER_KEYS),
-        ("[load_balancer]", LB_KEYS),
-        ("[[service]]", service::KEYS),
-    ];
     let header = |s: &str| {
         if s == "service" {
             "[[service]]".to_string()
@@ -219,7 +168,7 @@ fn check_root_keys(ctx: &mut Ctx<'_>, root: &Section<'_>) {
         }
     };
     for (name, item) in root.table.iter() {
-        if ROOT_KEYS.contains(&name) {
+        if keys::ROOT.contains(&name) {
             continue;
         }
         let key_span = root.table.key(name).and_then(|k| k.span());
@@ -231,18 +180,18 @@ fn check_root_keys(ctx: &mut Ctx<'_>, root: &Section<'_>) {
             ),
             _ => (key_span, format!("unknown key `{name}` at the top level")),
         };
-        let home = sections
+        let home = keys::SECTIONS
             .iter()
             .find(|(_, keys)| keys.contains(&name))
             .map(|(s, _)| *s);
-        let hint = match (suggest(name, ROOT_KEYS), home) {
+        let hint = match (suggest(name, keys::ROOT), home) {
             (Some(s), _) => format!("did you mean `{}`?", header(s)),
             (None, Some(h)) if matches!(item, Item::Value(_)) => {
                 format!("`{name}` belongs in {h}: move it below the `{h}` line")
             }
             _ => format!(
                 "the sections are: {}",
-                ROOT_KEYS
+                keys::ROOT
                     .iter()
                     .map(|s| header(s))
                     .collect::<Vec<_>>()
@@ -253,319 +202,12 @@ fn check_root_keys(ctx: &mut Ctx<'_>, root: &Section<'_>) {
     }
 }
 
-/// A top-level section, or `Absent`; reports a top-level key of the wrong type.
-pub(crate) fn section<'a>(ctx: &mut Ctx<'_>, root: &Section<'a>, key: &str) -> Got<Section<'a>> {
-    root.table(ctx, key, &format!("{{ ... }} (or a `[{key}]` section)"))
-}
-
-type StackHeader = (
-    Option<String>,
-    Span,
-    Option<String>,
-    BTreeMap<String, String>,
-);
-
-fn read_stack(ctx: &mut Ctx<'_>, root: &Section<'_>) -> StackHeader {
-    let s = match section(ctx, root, "stack") {
-        Got::Val(s, _) => s,
-        Got::Bad => return (None, None, None, BTreeMap::new()),
-        Got::Absent => {
-            ctx.error(
-                &Some(0..0),
-                "missing the [stack] section",
-                "add `[stack]` with `name = \"hello\"` at the top of the file",
-            );
-            return (None, None, None, BTreeMap::new());
-        }
-    };
-    s.check_keys(ctx, STACK_KEYS);
-
-    let name = match s.required_string(ctx, "name", "\"hello\"") {
-        Got::Val(name, span) => match rules::stack_name(&name) {
-            Ok(()) => Some((name, span)),
-            Err(p) => {
-                report(ctx, &span, "stack name", &name, p);
-                None
-            }
-        },
-        _ => None,
-    };
-
-    let region = match s.string(ctx, "region", "\"eu-west-2\"") {
-        Got::Val(r, span) => match rules::region(&r) {
-            Ok(()) => Some(r),
-            Err(p) => {
-                report(ctx, &span, "region", &r, p);
-                None
-            }
-        },
-        _ => None,
-    };
-
-    let mut tags = BTreeMap::new();
-    if let Got::Val(entries, span) = s.string_map(ctx, "tags", "{ Environment = \"dev\" }") {
-        if entries.len() > rules::MAX_USER_TAGS {
-            ctx.error(
-                &span,
-                format!(
-                    "[stack.tags] has {} tags; at most {} fit (AWS allows 50 per resource and ecsctl adds up to 4)",
-                    entries.len(),
-                    rules::MAX_USER_TAGS
-                ),
-                "remove some tags",
-            );
-        }
-        for (key, key_span, value, value_span) in entries {
-            if let Err(p) = rules::tag_key(&key) {
-                report(ctx, &key_span, "tag key", &key, p);
-            }
-            if let Err(p) = rules::tag_value(&value) {
-                report(ctx, &value_span, &format!("tag `{key}` value"), &value, p);
-            }
-            tags.insert(key, value);
-        }
-    }
-
-    let (name, name_span) = match name {
-        Some((n, sp)) => (Some(n), sp),
-        None => (None, s.span.clone()),
-    };
-    (name, name_span, region, tags)
-}
-
-fn read_dns(ctx: &mut Ctx<'_>, root: &Section<'_>) -> Option<Dns> {
-    let s = section(ctx, root, "dns").ok()?;
-    s.check_keys(ctx, DNS_KEYS);
-    let (zone, span) = match s.required_string(ctx, "zone", "\"myorg.local.\"") {
-        Got::Val(z, span) => (z, span),
-        _ => return None,
-    };
-    match rules::zone(&zone) {
-        Ok(zone) => Some(Dns { zone }),
-        Err(p) => {
-            report(ctx, &span, "zone", &zone, p);
-            None
-        }
-    }
-}
-
-/// A list of CIDR blocks, each checked at its own position.
-pub(crate) fn cidr_list(
-    ctx: &mut Ctx<'_>,
-    s: &Section<'_>,
-    key: &str,
-    example: &str,
-) -> Got<Vec<(Ipv4Net, Span)>> {
-    let items = match s.string_array(ctx, key, example) {
-        Got::Val(items, span) => (items, span),
-        Got::Absent => return Got::Absent,
-        Got::Bad => return Got::Bad,
-    };
-    let mut out = Vec::new();
-    let mut bad = false;
-    for (text, span) in items.0 {
-        match cidr::parse(&text) {
-            Ok(net) => out.push((net, span)),
-            Err(p) => {
-                bad = true;
-                report(ctx, &span, &format!("`{key}` block"), &text, p);
-            }
-        }
-    }
-    if bad {
-        Got::Bad
-    } else {
-        Got::Val(out, items.1)
-    }
-}
-
-fn read_cluster(ctx: &mut Ctx<'_>, root: &Section<'_>) -> Cluster {
-    let mut cluster = Cluster {
-        instance_type: "t3.small".into(),
-        ami: Ami::Ssm(DEFAULT_AMI_PARAMETER.into()),
-        min_size: 1,
-        max_size: 2,
-        desired_capacity: 1,
-        key_name: None,
-        ssh_cidrs: Vec::new(),
-        root_volume_size: 30,
-        scaling: None,
-    };
-    let s = match section(ctx, root, "cluster") {
-        Got::Val(s, _) => s,
-        _ => return cluster,
-    };
-    s.check_keys(ctx, CLUSTER_KEYS);
-
-    if let Got::Val(t, span) = s.string(ctx, "instance_type", "\"t3.small\"") {
-        if let Err(p) = rules::instance_type(&t) {
-            report(ctx, &span, "instance type", &t, p);
-        }
-        cluster.instance_type = t;
-    }
-    if let Got::Val(a, span) = s.string(ctx, "ami", "\"ssm:/aws/service/...\"") {
-        match rules::ami(&a) {
-            Ok(ami) => cluster.ami = ami,
-            Err(p) => report(ctx, &span, "ami", &a, p),
-        }
-    }
-
-    let min = s.int_in::<u32>(ctx, "min_size", 0, 100, "", "1");
-    let max = s.int_in::<u32>(ctx, "max_size", 1, 100, "", "4");
-    let desired = s.int_in::<u32>(ctx, "desired_capacity", 0, 100, "", "2");
-    let (min_bad, max_bad, desired_bad) = (min.is_bad(), max.is_bad(), desired.is_bad());
-    let min_span = s.value_span("min_size");
-    let desired_span = s.value_span("desired_capacity");
-    let desired_given = matches!(desired, Got::Val(..));
-    cluster.min_size = min.or_default(1).unwrap_or(1);
-    cluster.max_size = max.or_default(2).unwrap_or(2);
-    cluster.desired_capacity = desired
-        .or_default(cluster.min_size)
-        .unwrap_or(cluster.min_size);
-    if !min_bad && !max_bad && cluster.min_size > cluster.max_size {
-        ctx.error(
-            &min_span,
-            format!(
-                "min_size {} is greater than max_size {} in [cluster]",
-                cluster.min_size, cluster.max_size
-            ),
-            if s.entry("max_size").is_some() {
-                format!("set max_size to at least {}", cluster.min_size)
-            } else {
-                format!(
-                    "set max_size to at least {} (max_size defaults to 2)",
-                    cluster.min_size
-                )
-            },
-        );
-    } else if !min_bad && !max_bad && !desired_bad && desired_given {
-        let d = cluster.desired_capacity;
-        if d < cluster.min_size || d > cluster.max_size {
-            ctx.error(
-                &desired_span,
-                format!(
-                    "desired_capacity {d} is outside min_size..max_size ({}..{}) in [cluster]",
-                    cluster.min_size, cluster.max_size
-                ),
-                format!(
-                    "use a value from {} to {}, or leave it out to start at min_size",
-                    cluster.min_size, cluster.max_size
-                ),
-            );
-        }
-    }
-
-    if let Got::Val(k, span) = s.string(ctx, "key_name", "\"my-key\"") {
-        match rules::key_name(&k) {
-            Ok(()) => cluster.key_name = Some(k),
-            Err(p) => report(ctx, &span, "key_name", &k, p),
-        }
-    }
-    if let Got::Val(list, _) = cidr_list(ctx, &s, "ssh_cidrs", "[\"203.0.113.0/24\"]") {
-        for (net, span) in &list {
-            if net.prefix_len() == 0 {
-                ctx.error(
-                    span,
-                    "`ssh_cidrs` must not open SSH to the whole internet (0.0.0.0/0)",
-                    "list only your office or VPN blocks, e.g. `203.0.113.0/24`",
-                );
-            }
-        }
-        cluster.ssh_cidrs = list.into_iter().map(|(n, _)| n).collect();
-    }
-    if let Got::Val(size, span) = s.int_in::<u32>(ctx, "root_volume_size", 1, 16384, " GiB", "30") {
-        let ecs_al2023 = matches!(&cluster.ami, Ami::Ssm(p) if p.contains("/ecs/optimized-ami/amazon-linux-2023"));
-        if ecs_al2023 && size < 30 {
-            ctx.error(
-                &span,
-                format!("root_volume_size {size} GiB is smaller than the ECS-optimised Amazon Linux 2023 image (30 GiB)"),
-                "use 30 or more",
-            );
-        }
-        cluster.root_volume_size = size;
-    }
-
-    if let Got::Val(sc, _) = s.table(ctx, "scaling", "{ cpu_target = 60 }") {
-        sc.check_keys(ctx, SCALING_KEYS);
-        let mut scaling = Scaling { cpu_target: 60.0 };
-        if let Got::Val(t, span) = sc.number(ctx, "cpu_target", "60") {
-            if !(1.0..=100.0).contains(&t) {
-                ctx.error(
-                    &span,
-                    format!("cpu_target {t} in [cluster.scaling] is outside 1 to 100"),
-                    "give the average CPU percent to keep the instances at, e.g. 60",
-                );
-            } else {
-                scaling.cpu_target = t;
-            }
-        }
-        cluster.scaling = Some(scaling);
-    }
-    cluster
-}
-
-fn read_load_balancer(ctx: &mut Ctx<'_>, root: &Section<'_>, region: Option<&str>) -> LoadBalancer {
-    let mut lb = LoadBalancer {
-        listen_port: 80,
-        allowed_cidrs: vec![Ipv4Net::default()], // 0.0.0.0/0
-        certificate_arn: None,
-        idle_timeout: 60,
-    };
-    let s = match section(ctx, root, "load_balancer") {
-        Got::Val(s, _) => s,
-        _ => return lb,
-    };
-    s.check_keys(ctx, LB_KEYS);
-    let port = s.int_in::<u16>(ctx, "listen_port", 1, 65535, "", "80");
-    let port_span = s.value_span("listen_port");
-    if let Some(p) = port.ok() {
-        lb.listen_port = p;
-    }
-    match cidr_list(ctx, &s, "allowed_cidrs", "[\"0.0.0.0/0\"]") {
-        Got::Val(list, span) if list.is_empty() => ctx.error(
-            &span,
-            "`allowed_cidrs` in [load_balancer] is empty: nothing could reach the load balancer",
-            "list the blocks allowed in, e.g. `[\"0.0.0.0/0\"]` for everyone",
-        ),
-        Got::Val(list, _) => lb.allowed_cidrs = list.into_iter().map(|(n, _)| n).collect(),
-        _ => {}
-    }
-    if let Got::Val(arn, span) = s.string(ctx, "certificate_arn", "\"arn:aws:acm:...\"") {
-        match rules::certificate_arn(&arn) {
-            Ok(arn_region) => {
-                if let Some(r) = region.filter(|r| *r != arn_region) {
-                    ctx.error(
-                        &span,
-                        format!("certificate_arn is in {arn_region} but the stack is in {r}"),
-                        format!("a load balancer can only use an ACM certificate from its own region: request or import one in {r}"),
-                    );
-                }
-                if lb.listen_port == 443 {
-                    ctx.error(
-                        &port_span,
-                        "listen_port 443 clashes with the HTTPS listener that certificate_arn adds on 443",
-                        "keep listen_port = 80: it redirects to HTTPS on 443",
-                    );
-                }
-                lb.certificate_arn = Some(arn);
-            }
-            Err(p) => report(ctx, &span, "certificate_arn", &arn, p),
-        }
-    }
-    if let Some(t) = s
-        .int_in::<u32>(ctx, "idle_timeout", 1, 4000, " seconds", "60")
-        .ok()
-    {
-        lb.idle_timeout = t;
-    }
-    lb
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testutil::*;
-    use crate::{Azs, NatMode};
+    use crate::{Ami, Azs, Dns, NatMode, Scaling, DEFAULT_AMI_PARAMETER};
+    use ipnet::Ipv4Net;
 
     #[test]
     fn minimal_stack_gets_every_default() {
@@ -1213,13 +855,13 @@ mod reference_tests {
 
     fn every_key() -> Vec<&'static str> {
         [
-            STACK_KEYS,
-            network::KEYS,
-            DNS_KEYS,
-            CLUSTER_KEYS,
-            SCALING_KEYS,
-            LB_KEYS,
-            service::KEYS,
+            keys::STACK,
+            keys::NETWORK,
+            keys::DNS,
+            keys::CLUSTER,
+            keys::SCALING,
+            keys::LOAD_BALANCER,
+            keys::SERVICE,
         ]
         .concat()
     }

@@ -1,8 +1,11 @@
 //! Typed reads from the parsed TOML document that report, with positions, every unknown
 //! key, wrong type and missing key instead of stopping at the first.
 
+use crate::cidr;
+use crate::rules::Problem;
 use crate::text::{suggest, LineIndex};
 use crate::Diagnostic;
+use ipnet::Ipv4Net;
 use std::ops::Range;
 use toml_edit::{Item, Key, TableLike, Value};
 
@@ -161,7 +164,7 @@ impl<'a> Section<'a> {
             let span = self.table.key(name).and_then(Key::span);
             let hint = match suggest(name, allowed) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None if crate::parse::ROOT_KEYS.contains(&name) => {
+                None if crate::keys::ROOT.contains(&name) => {
                     let header = if name == "service" {
                         "[[service]]".to_string()
                     } else {
@@ -446,4 +449,47 @@ fn first_span(table: &dyn TableLike) -> Span {
             .or_else(|| item.span())
             .or_else(|| item.as_table_like().and_then(first_span))
     })
+}
+/// Records `problem` about `what` (e.g. "`name` in [stack]") at `span`.
+pub(crate) fn report(ctx: &mut Ctx<'_>, span: &Span, what: &str, value: &str, problem: Problem) {
+    ctx.error(
+        span,
+        format!("invalid {what} `{value}`: {}", problem.reason),
+        problem.hint,
+    );
+}
+
+/// A top-level section, or `Absent`; reports a top-level key of the wrong type.
+pub(crate) fn section<'a>(ctx: &mut Ctx<'_>, root: &Section<'a>, key: &str) -> Got<Section<'a>> {
+    root.table(ctx, key, &format!("{{ ... }} (or a `[{key}]` section)"))
+}
+
+/// A list of CIDR blocks, each checked at its own position.
+pub(crate) fn cidr_list(
+    ctx: &mut Ctx<'_>,
+    s: &Section<'_>,
+    key: &str,
+    example: &str,
+) -> Got<Vec<(Ipv4Net, Span)>> {
+    let items = match s.string_array(ctx, key, example) {
+        Got::Val(items, span) => (items, span),
+        Got::Absent => return Got::Absent,
+        Got::Bad => return Got::Bad,
+    };
+    let mut out = Vec::new();
+    let mut bad = false;
+    for (text, span) in items.0 {
+        match cidr::parse(&text) {
+            Ok(net) => out.push((net, span)),
+            Err(p) => {
+                bad = true;
+                report(ctx, &span, &format!("`{key}` block"), &text, p);
+            }
+        }
+    }
+    if bad {
+        Got::Bad
+    } else {
+        Got::Val(out, items.1)
+    }
 }

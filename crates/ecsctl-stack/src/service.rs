@@ -1,29 +1,12 @@
 //! `[[service]]` blocks: each one's fields, and the rules between services (unique
 //! names, the listener's default action, distinct path and host rules).
 
-use crate::parse::report;
-use crate::reader::{Ctx, Got, Section, Span};
+use crate::keys;
+use crate::reader::{report, Ctx, Got, Section, Span};
 use crate::rules::{self, NAME_MAX, PAIR_MAX};
 use crate::Service;
 use std::collections::BTreeMap;
 use toml_edit::{Item, Value};
-
-pub(crate) const KEYS: &[&str] = &[
-    "name",
-    "image",
-    "command",
-    "container_port",
-    "cpu",
-    "memory",
-    "desired_count",
-    "health_check_path",
-    "environment",
-    "path",
-    "host",
-    "log_retention_days",
-    "deregistration_delay",
-    "health_check_grace_period",
-];
 
 /// One service as read, with the positions the cross-service rules point at.
 struct Read {
@@ -127,7 +110,7 @@ fn sections<'a>(
 }
 
 fn read_one(ctx: &mut Ctx<'_>, s: &Section<'_>) -> Read {
-    s.check_keys(ctx, KEYS);
+    s.check_keys(ctx, keys::SERVICE);
     let mut svc = Service {
         name: String::new(),
         image: String::new(),
