@@ -274,6 +274,19 @@ pub fn opt_int32(args: &Attrs, name: &str) -> Result<Option<i32>, ProviderError>
     }
 }
 
+/// Whether an update changes a setting of `kind` other than those in `apart`: every
+/// argument of the kind's schema is compared except those that force a replacement and the
+/// tags. A kind names in `apart` what it changes with calls of its own (or what is not an
+/// AWS setting), so an argument added to the schema is sent by default, never skipped.
+pub fn settings_changed(kind: Kind, old: &Attrs, new: &Attrs, apart: &[&str]) -> bool {
+    kind.schema()
+        .args
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|n| *n != "tags" && !kind.forces_replace(n) && !apart.contains(n))
+        .any(|n| old.get(n) != new.get(n))
+}
+
 /// An integer-or-string argument as the string AWS wants.
 pub fn int_or_str(args: &Attrs, name: &str) -> Result<String, ProviderError> {
     match args.get(name) {
@@ -306,6 +319,64 @@ mod tests {
         assert!(stack_orphan(Kind::LbListener, "hello", &tags, "arn:1").is_none());
         let bad = pairs(&[(STACK_TAG, "hello"), (ADDRESS_TAG, "not an address")]);
         assert!(stack_orphan(Kind::Lb, "hello", &bad, "arn:1").is_none());
+    }
+
+    #[test]
+    fn every_setting_of_a_kind_counts_as_a_change_but_tags_and_replacements() {
+        let old = json!({"name": "web", "cluster": "c", "desired_count": 2,
+            "placement_strategy": [], "tags": {"a": "1"}});
+        let old = old.as_object().unwrap().clone();
+        let with = |k: &str, v: Json| {
+            let mut m = old.clone();
+            m.insert(k.into(), v);
+            m
+        };
+        let svc = Kind::EcsService;
+        assert!(!settings_changed(svc, &old, &old, &[]));
+        assert!(!settings_changed(
+            svc,
+            &old,
+            &with("tags", json!({"a": "2"})),
+            &[]
+        ));
+        assert!(!settings_changed(
+            svc,
+            &old,
+            &with("name", json!("api")),
+            &[]
+        ));
+        // One no update code names: it is sent all the same.
+        assert!(settings_changed(
+            svc,
+            &old,
+            &with("placement_strategy", json!([{"type": "spread"}])),
+            &[]
+        ));
+        assert!(settings_changed(
+            svc,
+            &old,
+            &with("health_check_grace_period", json!(60)),
+            &[]
+        ));
+        assert!(!settings_changed(
+            svc,
+            &old,
+            &with("desired_count", json!(3)),
+            &["desired_count"]
+        ));
+        // Every kind: each argument that is neither a tag nor replaced is a setting.
+        for kind in Kind::ALL {
+            for (name, _) in kind.schema().args {
+                if *name == "tags" || kind.forces_replace(name) {
+                    continue;
+                }
+                let changed = with(name, json!("changed"));
+                assert!(
+                    settings_changed(*kind, &old, &changed, &[]),
+                    "{kind:?}.{name}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -127,17 +127,8 @@ impl Handler for AutoscalingGroup {
             outputs,
             ..
         } = *req;
-        let changed = |k: &str| old.get(k) != new.get(k);
-        let settings = [
-            "launch_template_id",
-            "launch_template_version",
-            "min_size",
-            "max_size",
-            "desired_capacity",
-            "subnet_ids",
-            "health_check_grace_period",
-        ];
-        if settings.iter().any(|k| changed(k)) {
+        // `cluster` is ecsctl's (which cluster the instances join), not a group setting.
+        if args::settings_changed(Kind::AutoscalingGroup, old, new, &["cluster"]) {
             let template = template(new)?;
             let (min, max, desired) = sizes(new)?;
             let subnets = args::strings(new, "subnet_ids")?.join(",");

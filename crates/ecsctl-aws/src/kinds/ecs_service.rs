@@ -653,15 +653,7 @@ impl Handler for EcsService {
         if changed("placement_strategy") {
             req = req.set_placement_strategy(Some(placement(new)?));
         }
-        let tags_only = [
-            "task_definition",
-            "desired_count",
-            "deployment",
-            "load_balancers",
-        ]
-        .iter()
-        .chain(&["health_check_grace_period", "placement_strategy"])
-        .all(|k| !changed(k));
+        let tags_only = !args::settings_changed(Kind::EcsService, old, new, &[]);
         let mut ours = None;
         if !tags_only {
             let out = retry_iam_propagation(call, || {

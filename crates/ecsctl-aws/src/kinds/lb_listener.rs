@@ -103,11 +103,7 @@ impl Handler for LbListener {
             outputs,
             ..
         } = *req;
-        let changed = |k: &str| old.get(k) != new.get(k);
-        if ["port", "protocol", "certificate_arn", "default_action"]
-            .iter()
-            .any(|k| changed(k))
-        {
+        if args::settings_changed(Kind::LbListener, old, new, &[]) {
             let protocol = args::str(new, "protocol")?;
             // Every setting is sent, not only the changed ones: ModifyListener replaces the
             // default actions as a whole, and an HTTPS listener needs its certificate.

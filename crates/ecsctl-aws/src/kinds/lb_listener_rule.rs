@@ -99,11 +99,8 @@ impl Handler for LbListenerRule {
             outputs,
             ..
         } = *req;
-        let changed = |k: &str| old.get(k) != new.get(k);
-        if ["path_patterns", "host_headers", "target_group_arn"]
-            .iter()
-            .any(|k| changed(k))
-        {
+        // The priority moves with a call of its own (SetRulePriorities).
+        if args::settings_changed(Kind::LbListenerRule, old, new, &["priority"]) {
             tracing::debug!(id, "elbv2 ModifyRule");
             aws.elbv2
                 .modify_rule()
@@ -114,7 +111,7 @@ impl Handler for LbListenerRule {
                 .await
                 .map_err(error::map)?;
         }
-        if changed("priority") {
+        if old.get("priority") != new.get("priority") {
             tracing::debug!(id, "elbv2 SetRulePriorities");
             aws.elbv2
                 .set_rule_priorities()
