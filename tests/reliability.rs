@@ -9,56 +9,27 @@
 //! Resources are counted in moto directly (`census`), by the stack's tag or names. Each
 //! test uses its own stack name in moto's default account.
 
-#[path = "../../ecsctl-aws/tests/census/mod.rs"]
+#[path = "../crates/ecsctl-aws/tests/census/mod.rs"]
 mod census;
 
 use ecsctl_faultproxy::{FaultProxy, RunningProxy};
 use ecsctl_state::State;
 use ecsctl_testing::Moto;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The fault seed of the throttling/lost-reply run (the proxy's decisions are a pure
 /// function of it, so a failure reproduces).
 const FAULT_SEED: u64 = 20_240_611;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn from(o: Output) -> Run {
-        Run {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
-    }
-
-    fn ok(self, what: &str) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "{what} failed:\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
+mod common;
+use common::{repo, Run};
 
 /// `ecsctl ARGS` in `dir`, its AWS calls sent to `endpoint`.
 fn command(dir: &Path, endpoint: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsctl"));
-    cmd.current_dir(dir).args(args).stdin(Stdio::null());
-    for (k, v) in Moto::get().env() {
-        cmd.env(k, v);
-    }
-    cmd.env("AWS_ENDPOINT_URL", endpoint)
-        .env_remove("AWS_PROFILE")
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1");
+    let mut cmd = common::command(dir, args, &Moto::get().env());
+    cmd.env("AWS_ENDPOINT_URL", endpoint).env("NO_COLOR", "1");
     cmd
 }
 
@@ -72,10 +43,6 @@ fn spawn(dir: &Path, endpoint: &str, args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start ecsctl")
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// A temp dir holding `stack.toml`: the example stack renamed to `name`.

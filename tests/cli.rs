@@ -3,42 +3,21 @@
 
 use ecsctl_testing::{AwsLike, Moto};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+mod common;
+use common::{command, repo, Run};
 
-impl Run {
-    fn from(o: Output) -> Run {
-        Run {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
-    }
-}
-
-/// `ecsctl ARGS` in `dir`, pointed at the emulator, stdin closed.
+/// `ecsctl ARGS` in `dir`, pointed at the emulator behind the AWS behaviour layer.
 fn ecsctl(dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsctl"));
-    cmd.current_dir(dir).args(args).stdin(Stdio::null());
-    for (k, v) in AwsLike::get().env() {
-        cmd.env(k, v);
-    }
-    cmd.env_remove("AWS_PROFILE")
-        .env_remove("RUST_LOG")
-        .env_remove("NO_COLOR");
-    Run::from(cmd.output().expect("run ecsctl"))
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    Run::from(
+        command(dir, args, &AwsLike::get().env())
+            .output()
+            .expect("run ecsctl"),
+    )
 }
 
 /// A temp dir holding `stack.toml`: the README's example stack renamed to `name`.

@@ -5,40 +5,22 @@
 //! lost state are found and imported. Each test uses its own stack name.
 
 use ecsctl_testing::Moto;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+mod common;
+use common::{command, repo, Run};
 
-/// `ecsctl ARGS` in `dir`, pointed at the emulator, stdin closed.
+/// `ecsctl ARGS` in `dir`, pointed at the emulator.
 fn ecsctl(dir: &Path, args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecsctl"));
-    cmd.current_dir(dir).args(args).stdin(Stdio::null());
-    for (k, v) in Moto::get().env() {
-        cmd.env(k, v);
-    }
-    cmd.env_remove("AWS_PROFILE")
-        .env_remove("RUST_LOG")
-        .env_remove("NO_COLOR");
-    let o = cmd.output().expect("run ecsctl");
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+    Run::from(
+        command(dir, args, &Moto::get().env())
+            .output()
+            .expect("run ecsctl"),
+    )
 }
 
 fn ok(r: Run, what: &str) -> Run {
-    assert_eq!(r.code, 0, "{what}:\n{}\n{}", r.stdout, r.stderr);
-    r
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    r.ok(what)
 }
 
 /// A temp dir holding `stack.toml`: `source` (relative to the repository) renamed to `name`.
