@@ -1,7 +1,7 @@
 //! Counting what a stack left in the emulator, read directly from moto (not through a fault
 //! proxy): every kind of resource the example stack makes, found by its `ecsctl:stack` tag
 //! or, where the API lists no tags, by the names the stack gives. Shared by
-//! `ecsctl-aws/tests/lost_reply.rs` and `ecsctl/tests/reliability.rs`.
+//! `ecsctl-aws/tests/lost_reply.rs` and `tests/reliability.rs`.
 
 #![allow(dead_code)]
 
