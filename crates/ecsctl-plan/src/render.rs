@@ -52,6 +52,15 @@ pub fn human(plan: &Plan, color: bool) -> String {
         }
         out.push('\n');
     }
+    let stops = crate::interruptions(plan);
+    if !stops.is_empty() {
+        let (red, reset) = if color { (RED, RESET) } else { ("", "") };
+        out.push_str("These replacements interrupt service:\n");
+        for i in &stops {
+            let _ = writeln!(out, "  {red}!{reset} {}: {}", i.address, i.why);
+        }
+        out.push('\n');
+    }
     let (add, change, destroy) = plan.counts();
     let _ = writeln!(
         out,
@@ -69,6 +78,10 @@ pub fn json(plan: &Plan) -> Json {
         m.insert(
             "summary".to_string(),
             json!({ "add": add, "change": change, "destroy": destroy }),
+        );
+        m.insert(
+            "interruptions".to_string(),
+            serde_json::to_value(crate::interruptions(plan)).unwrap_or(Json::Null),
         );
     }
     v
@@ -450,6 +463,43 @@ mod tests {
             after: Some(after),
             forces_replace: forces,
         }
+    }
+
+    #[test]
+    fn replacements_that_interrupt_service_are_named_with_why_before_the_summary() {
+        let mut svc = change("ecs_service.web", Action::Replace);
+        svc.before = state("arn:svc");
+        svc.replace_reasons = vec!["cluster".into()];
+        let mut tg = change("lb_target_group.web", Action::Replace);
+        tg.before = state("arn:tg");
+        tg.create_before_destroy = true;
+        let mut lb = change("lb.main", Action::Replace);
+        lb.before = state("arn:lb");
+        lb.create_before_destroy = true;
+        let p = plan(vec![svc, tg, lb, change("log_group.web", Action::Update)]);
+        let text = human(&p, false);
+        let (_, tail) = text
+            .split_once("These replacements interrupt service:\n")
+            .expect(&text);
+        assert!(
+            tail.starts_with("  ! ecs_service.web: the old service's tasks stop"),
+            "{text}"
+        );
+        assert!(
+            tail.contains("  ! lb.main: the new load balancer has a new DNS name"),
+            "{text}"
+        );
+        // A target group made before the old one goes, and an update, interrupt nothing.
+        assert!(!tail.contains("lb_target_group.web"), "{text}");
+        assert!(!tail.contains("log_group.web"), "{text}");
+        assert!(tail.contains("\n\nPlan: "), "{text}");
+        let j = json(&p);
+        assert_eq!(j["interruptions"][0]["address"], "ecs_service.web");
+        assert_eq!(j["interruptions"].as_array().unwrap().len(), 2);
+        // Nothing replaced: no section, and an empty list in JSON.
+        let quiet = plan(vec![change("log_group.web", Action::Update)]);
+        assert!(!human(&quiet, false).contains("interrupt"));
+        assert_eq!(json(&quiet)["interruptions"], serde_json::json!([]));
     }
 
     #[test]
