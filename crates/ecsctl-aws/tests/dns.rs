@@ -2,27 +2,12 @@
 //! `Provider` methods of `AwsProvider`. The VPCs are made with plain SDK calls. Moto never
 //! leaves a change PENDING: the INSYNC waiter is tested with mocks.
 
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
-use ecsctl_aws::{AwsProvider, Clients, RetrySettings};
+mod common;
+use common::{addr, attrs, Env};
 use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Live, Options, Orphan, Provider, Quiet, ReadItem};
-use ecsctl_testing::{next_account, AccountHeader, Moto, REGION};
+use ecsctl_provider::{Attrs, Live, Orphan, Provider};
+use ecsctl_testing::REGION;
 use serde_json::{json, Value as Json};
-use std::collections::BTreeMap;
-
-struct Env {
-    p: AwsProvider,
-    stack: String,
-    opts: Options,
-}
-
-fn attrs(v: Json) -> Attrs {
-    v.as_object().cloned().expect("an object")
-}
-
-fn addr(s: &str) -> Address {
-    s.parse().expect("address")
-}
 
 /// An alias DNS name as the plan compares it.
 fn norm(v: &Json) -> String {
@@ -33,52 +18,6 @@ fn norm(v: &Json) -> String {
 }
 
 impl Env {
-    async fn new(stack: &str) -> Env {
-        let conf = Moto::get().sdk_config().await;
-        let clients = Clients::from_conf_settings(
-            &conf,
-            &RetrySettings::quick(),
-            &[SharedInterceptor::new(AccountHeader(next_account()))],
-        );
-        Env {
-            p: AwsProvider::new(stack, clients),
-            stack: stack.to_string(),
-            opts: Options::default(),
-        }
-    }
-
-    fn call<'a>(&'a self, address: &'a Address) -> Call<'a> {
-        Call {
-            address,
-            progress: &Quiet,
-            options: &self.opts,
-        }
-    }
-
-    async fn read(
-        &self,
-        kind: Kind,
-        items: &[(&Address, &str, &Attrs)],
-    ) -> BTreeMap<Address, Option<Live>> {
-        let items: Vec<ReadItem> = items
-            .iter()
-            .map(|(a, id, args)| ReadItem {
-                address: (*a).clone(),
-                id: id.to_string(),
-                args: (*args).clone(),
-                outputs: Attrs::new(),
-            })
-            .collect();
-        self.p.read(kind, &items).await.expect("read")
-    }
-
-    async fn read_one(&self, a: &Address, id: &str, args: &Attrs) -> Option<Live> {
-        self.read(a.kind, &[(a, id, args)])
-            .await
-            .remove(a)
-            .expect("an answer")
-    }
-
     async fn vpc(&self, cidr: &str) -> String {
         let out = self
             .p

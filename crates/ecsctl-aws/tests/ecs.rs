@@ -3,90 +3,14 @@
 //! subnets, ALB, target group, listener) are made with plain SDK calls. Moto runs no tasks,
 //! so services are created with `wait_for_services` off (the waiter is tested with mocks).
 
+mod common;
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
-use ecsctl_aws::{AwsProvider, Clients, RetrySettings};
+use common::{addr, attrs, Env};
 use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{
-    Attrs, Call, Created, ErrorClass, Live, Options, Orphan, Provider, Quiet, ReadItem,
-};
-use ecsctl_testing::{next_account, AccountHeader, Moto};
-use serde_json::{json, Value as Json};
-use std::collections::BTreeMap;
-
-struct Env {
-    p: AwsProvider,
-    stack: String,
-    opts: Options,
-}
-
-fn attrs(v: Json) -> Attrs {
-    v.as_object().cloned().expect("an object")
-}
-
-fn addr(s: &str) -> Address {
-    s.parse().expect("address")
-}
+use ecsctl_provider::{Attrs, Created, ErrorClass, Orphan, Provider};
+use serde_json::json;
 
 impl Env {
-    async fn new(stack: &str) -> Env {
-        let conf = Moto::get().sdk_config().await;
-        let clients = Clients::from_conf_settings(
-            &conf,
-            &RetrySettings::quick(),
-            &[SharedInterceptor::new(AccountHeader(next_account()))],
-        );
-        Env {
-            p: AwsProvider::new(stack, clients),
-            stack: stack.to_string(),
-            opts: Options {
-                wait_for_services: false,
-                ..Options::default()
-            },
-        }
-    }
-
-    fn call<'a>(&'a self, address: &'a Address) -> Call<'a> {
-        Call {
-            address,
-            progress: &Quiet,
-            options: &self.opts,
-        }
-    }
-
-    fn tags(&self, address: &Address, name: &str) -> Json {
-        json!({
-            "Name": name,
-            "ecsctl:stack": self.stack,
-            "ecsctl:address": address.to_string(),
-            "Environment": "dev",
-        })
-    }
-
-    async fn read(
-        &self,
-        kind: Kind,
-        items: &[(&Address, &str, &Attrs)],
-    ) -> BTreeMap<Address, Option<Live>> {
-        let items: Vec<ReadItem> = items
-            .iter()
-            .map(|(a, id, args)| ReadItem {
-                address: (*a).clone(),
-                id: id.to_string(),
-                args: (*args).clone(),
-                outputs: Attrs::new(),
-            })
-            .collect();
-        self.p.read(kind, &items).await.expect("read")
-    }
-
-    async fn read_one(&self, a: &Address, id: &str, args: &Attrs) -> Option<Live> {
-        self.read(a.kind, &[(a, id, args)])
-            .await
-            .remove(a)
-            .expect("an answer")
-    }
-
     async fn cluster(&self) -> (Address, Attrs, Created) {
         let a = addr("ecs_cluster.main");
         let args = attrs(json!({
@@ -211,7 +135,7 @@ impl Env {
 
 #[tokio::test]
 async fn ecs_cluster_lifecycle() {
-    let env = Env::new("clu").await;
+    let env = Env::new("clu").await.no_wait();
     let (a, args, created) = env.cluster().await;
     assert!(created.id.starts_with("arn:aws:ecs:"), "{}", created.id);
     assert_eq!(created.outputs["arn"], json!(created.id));
@@ -256,7 +180,7 @@ async fn ecs_cluster_lifecycle() {
 
 #[tokio::test]
 async fn task_definition_lifecycle() {
-    let env = Env::new("tdef").await;
+    let env = Env::new("tdef").await.no_wait();
     let a = addr("task_definition.web");
     let args = env.task_args(&a, "nginx:1");
     let first = env
@@ -346,7 +270,7 @@ async fn task_definition_lifecycle() {
 
 #[tokio::test]
 async fn ecs_service_lifecycle() {
-    let env = Env::new("svc").await;
+    let env = Env::new("svc").await.no_wait();
     let (_, _, cluster) = env.cluster().await;
     let ta = addr("task_definition.web");
     let td = env

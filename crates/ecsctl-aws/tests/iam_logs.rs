@@ -3,87 +3,16 @@
 //! find returns the same id → tagged lists it → update in place → read shows it → delete →
 //! read says gone. Each test runs in an account of its own.
 
-use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
-use ecsctl_aws::{AwsProvider, Clients, RetrySettings};
+mod common;
+use common::{addr, attrs, Env};
 use ecsctl_graph::{Address, Kind};
-use ecsctl_provider::{Attrs, Call, Live, Options, Orphan, Provider, Quiet, ReadItem};
-use ecsctl_testing::{next_account, AccountHeader, Moto};
+use ecsctl_provider::{Attrs, Orphan, Provider};
 use serde_json::{json, Value as Json};
-use std::collections::BTreeMap;
 
 const EC2_ROLE: &str = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role";
 const SSM_CORE: &str = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
 
-struct Env {
-    p: AwsProvider,
-    stack: String,
-    opts: Options,
-}
-
-fn attrs(v: Json) -> Attrs {
-    v.as_object().cloned().expect("an object")
-}
-
-fn addr(s: &str) -> Address {
-    s.parse().expect("address")
-}
-
-impl Env {
-    async fn new(stack: &str) -> Env {
-        let conf = Moto::get().sdk_config().await;
-        let clients = Clients::from_conf_settings(
-            &conf,
-            &RetrySettings::quick(),
-            &[SharedInterceptor::new(AccountHeader(next_account()))],
-        );
-        Env {
-            p: AwsProvider::new(stack, clients),
-            stack: stack.to_string(),
-            opts: Options::default(),
-        }
-    }
-
-    fn call<'a>(&'a self, address: &'a Address) -> Call<'a> {
-        Call {
-            address,
-            progress: &Quiet,
-            options: &self.opts,
-        }
-    }
-
-    fn tags(&self, address: &Address, name: &str) -> Json {
-        json!({
-            "Name": name,
-            "ecsctl:stack": self.stack,
-            "ecsctl:address": address.to_string(),
-            "Environment": "dev",
-        })
-    }
-
-    async fn read(
-        &self,
-        kind: Kind,
-        items: &[(&Address, &str, &Attrs)],
-    ) -> BTreeMap<Address, Option<Live>> {
-        let items: Vec<ReadItem> = items
-            .iter()
-            .map(|(a, id, args)| ReadItem {
-                address: (*a).clone(),
-                id: id.to_string(),
-                args: (*args).clone(),
-                outputs: Attrs::new(),
-            })
-            .collect();
-        self.p.read(kind, &items).await.expect("read")
-    }
-
-    async fn read_one(&self, a: &Address, id: &str, args: &Attrs) -> Option<Live> {
-        self.read(a.kind, &[(a, id, args)])
-            .await
-            .remove(a)
-            .expect("an answer")
-    }
-}
+impl Env {}
 
 fn trust(service: &str) -> Json {
     json!({
