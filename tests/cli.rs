@@ -1119,18 +1119,6 @@ async fn renaming_a_routed_service_applies_in_one_run() {
         .expect("the backend rule on the listener");
     assert_eq!(found.actions()[0].target_group_arn(), Some(tg));
     assert_eq!(found.priority(), Some("10"));
-    let tags = elb
-        .describe_tags()
-        .resource_arns(rule)
-        .send()
-        .await
-        .unwrap();
-    let keys: Vec<&str> = tags.tag_descriptions()[0]
-        .tags()
-        .iter()
-        .filter_map(|t| t.key())
-        .collect();
-    assert!(!keys.contains(&"ecsctl:priority"), "{keys:?}");
     let r = ecsctl(d, &["destroy", "--auto-approve"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }

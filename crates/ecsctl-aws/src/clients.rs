@@ -17,8 +17,9 @@ use std::time::Duration;
 
 /// How the SDK retries a failed call (throttling, 5xx, dropped connections) before the
 /// caller sees the error. Standard mode with jittered exponential backoff: attempt `n`
-/// waits a random time up to `min(initial_backoff × 2ⁿ, max_backoff)`. Only throttling
-/// gets all `max_attempts`; other errors stop after [`crate::retry::SERVER_ERROR_ATTEMPTS`].
+/// waits a random time up to `min(initial_backoff × 2ⁿ, max_backoff)`. Throttling, timeouts
+/// and dropped connections get all `max_attempts`; an error answer from the server (5xx)
+/// stops after [`crate::retry::SERVER_ERROR_ATTEMPTS`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetrySettings {
     /// Attempts per call, the first one included (the SDK's default is 3).

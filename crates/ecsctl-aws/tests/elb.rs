@@ -232,6 +232,48 @@ async fn load_balancer_target_group_listener_and_rule_lifecycle() {
         Some(r.clone())
     );
 
+    // --- a rule whose priority the stack's own rule holds parks behind it, and takes the
+    // priority when the holder moves on (a service inserted before another) ---
+    let s_addr = Address::new(Kind::LbListenerRule, "search");
+    let notes = Notes::default();
+    let mut s_args = r_args.clone();
+    s_args.insert("path_patterns".into(), json!(["/search/*"]));
+    s_args.insert("tags".into(), tags("lb_listener_rule.search", &[]));
+    let parked = p
+        .create(&call(&s_addr, &notes, &options), &s_args, "tok-s")
+        .await
+        .unwrap();
+    assert!(
+        notes.0.lock().unwrap()[0].contains("created at priority 45010 behind it"),
+        "{:?}",
+        notes.0.lock().unwrap()
+    );
+    let live = read_one(p, &s_addr, &parked.id, &s_args).await.unwrap();
+    assert_eq!(live.args["priority"], json!(45010));
+    let mut r_moved = r_args.clone();
+    r_moved.insert("priority".into(), json!(20));
+    p.update(&rc, &r.id, &r_args, &r_moved, &r.outputs)
+        .await
+        .unwrap();
+    let live = read_one(p, &s_addr, &parked.id, &s_args).await.unwrap();
+    assert_eq!(live.args["priority"], json!(10), "the parked rule took 10");
+    // Back as the rest of the test expects: the search rule goes, the api rule returns to 10.
+    p.delete(
+        &call(&s_addr, &Quiet, &options),
+        &parked.id,
+        &s_args,
+        &parked.outputs,
+    )
+    .await
+    .unwrap();
+    p.update(&rc, &r.id, &r_moved, &r_args, &r.outputs)
+        .await
+        .unwrap();
+    assert_eq!(
+        read_one(p, &r_addr, &r.id, &r_args).await.unwrap().args,
+        r_args
+    );
+
     // --- tagged lists each kind by its address ---
     for (kind, address, id) in [
         (Kind::Lb, &lb_addr, &lb.id),

@@ -255,7 +255,12 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Vec<Node> {
             handover.push((n, d));
         }
         for n in of(Kind::LbListenerRule, &[Part::Update]) {
-            handover.push((n, d));
+            let moves = nodes[n]
+                .change
+                .is_some_and(|c| plan.changes[c].diffs.iter().any(|d| d.name == "priority"));
+            if moves {
+                handover.push((n, d));
+            }
         }
     }
     for (n, m) in handover {
@@ -367,6 +372,7 @@ mod tests {
         in_state(&mut s, "lb_listener_rule.api", &[]);
         in_state(&mut s, "ecs_service.api", &[]);
         in_state(&mut s, "lb_listener_rule.web", &[]);
+        in_state(&mut s, "lb_listener_rule.other", &[]);
         let p = plan(vec![
             change("lb_listener_rule.backend", Action::Create, &[]),
             change(
@@ -376,7 +382,8 @@ mod tests {
             ),
             change("lb_listener_rule.api", Action::Delete, &[]),
             change("ecs_service.api", Action::Delete, &[]),
-            change("lb_listener_rule.web", Action::Update, &[]),
+            moving("lb_listener_rule.web"),
+            change("lb_listener_rule.other", Action::Update, &[]),
         ]);
         let nodes = build(&p, &s);
         let new_rule = find(&nodes, "lb_listener_rule.backend", Part::Create);
@@ -391,6 +398,22 @@ mod tests {
         );
         assert_eq!(nodes[old_svc].waits_for, BTreeSet::from([old_rule]));
         assert_eq!(nodes[moved].waits_for, BTreeSet::from([old_rule]));
+        // A rule update that keeps its priority (new conditions, a new target) waits for
+        // nothing: requests it takes over are not left to the default action meanwhile.
+        let other = find(&nodes, "lb_listener_rule.other", Part::Update);
+        assert!(nodes[other].waits_for.is_empty());
+    }
+
+    /// An update of a rule that moves it to another priority.
+    fn moving(addr: &str) -> Change {
+        let mut c = change(addr, Action::Update, &[]);
+        c.diffs = vec![ecsctl_plan::AttrDiff {
+            name: "priority".into(),
+            before: Some(serde_json::json!(20)),
+            after: Some(ecsctl_graph::Value::int(10)),
+            forces_replace: false,
+        }];
+        c
     }
 
     // A handover that would close a cycle with the dependencies is left out.

@@ -41,13 +41,9 @@ fn why(kind: Kind, creates_first: bool) -> Option<&'static str> {
             "the old service's tasks stop before the new service's start: requests to it \
              fail until the new tasks pass their health checks"
         }
-        (Kind::EcsCluster, false) => {
-            "the cluster is deleted before the new one exists: every service in it stops and \
-             is created again"
-        }
-        (Kind::AutoscalingGroup, false) => {
-            "the old instances are terminated before new ones launch: tasks have nowhere to \
-             run until the new instances join the cluster"
+        (Kind::EcsCluster, _) => {
+            "every service moves to the new cluster, which starts without instances: tasks \
+             have nowhere to run until the instances join it"
         }
         (Kind::LbListener, false) => {
             "the port refuses connections between the old listener's delete and the new \
@@ -62,6 +58,9 @@ fn why(kind: Kind, creates_first: bool) -> Option<&'static str> {
              until the new gateway is available, which takes minutes"
         }
         (Kind::DnsRecord, false) => "the name does not resolve between the delete and the create",
+        (Kind::LbListenerRule, false) => {
+            "its requests go to the listener's default action between the delete and the create"
+        }
         _ => return None,
     })
 }

@@ -12,12 +12,12 @@ use crate::{args, error, Clients};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, HostHeaderConditionConfig, PathPatternConditionConfig, Rule,
-    RuleCondition, RulePriorityPair, Tag,
+    RuleCondition, RulePriorityPair,
 };
 use ecsctl_graph::{Kind, STACK_TAG};
-use ecsctl_provider::{Attrs, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
+use ecsctl_provider::{Attrs, Call, Created, ErrorClass, Live, Orphan, ProviderError, ReadItem};
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 pub struct LbListenerRule;
 
@@ -28,13 +28,14 @@ impl Handler for LbListenerRule {
             aws, call, args, ..
         } = *req;
         let priority = int32(args, "priority")?;
-        let err = match create_at(aws, args, priority, None).await {
+        let err = match create_at(aws, args, priority).await {
             Err(e) if e.code.as_deref() == Some("PriorityInUse") => e,
             done => return done,
         };
         // The priority is held. When the holder is this stack's (the rule of a renamed
-        // service, deleted later in this apply), park behind it: the holder keeps routing
-        // until it is deleted, and its delete hands the priority over (see `delete`).
+        // service, deleted later in this apply, or one moving to another priority), park
+        // behind it at `PARKED + priority`: the holder keeps routing until it goes or
+        // moves, and then hands the priority over (see `hand_over`).
         let listener = args::str(args, "listener_arn")?;
         let rules = listener_rules(aws, listener).await?;
         let Some(holder) = rules.iter().find(|r| priority_of(r) == Some(priority)) else {
@@ -44,7 +45,8 @@ impl Handler for LbListenerRule {
         let tags = tags_of(aws, std::slice::from_ref(&holder)).await?;
         let stack = stack_of(args);
         let theirs = tags.get(&holder).map(|t| args::tag_value(t, STACK_TAG));
-        if stack.is_none() || theirs.flatten() != stack {
+        let parked = PARKED + priority;
+        if stack.is_none() || theirs.flatten() != stack || parked > MAX_PRIORITY {
             let mut err = err;
             err.message = format!(
                 "{}: priority {priority} is held by rule {holder}, which this stack does not \
@@ -53,18 +55,14 @@ impl Handler for LbListenerRule {
             );
             return Err(err);
         }
-        let used: BTreeSet<i32> = rules.iter().filter_map(priority_of).collect();
-        let Some(parked) = (PARKED..=MAX_PRIORITY).rev().find(|p| !used.contains(p)) else {
-            return Err(err);
-        };
         call.progress.note(
             call.address,
             &format!(
-                "priority {priority} is still held by {holder}, which goes later in this \
-                 apply: created at priority {parked} behind it until then"
+                "priority {priority} is still held by {holder}, which goes or moves later in \
+                 this apply: created at priority {parked} behind it until then"
             ),
         );
-        create_at(aws, args, parked, Some(priority)).await
+        create_at(aws, args, parked).await
     }
 
     async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
@@ -111,7 +109,8 @@ impl Handler for LbListenerRule {
                 .await
                 .map_err(error::map)?;
         }
-        if old.get("priority") != new.get("priority") {
+        let moved = old.get("priority") != new.get("priority");
+        if moved {
             tracing::debug!(id, "elbv2 SetRulePriorities");
             aws.elbv2
                 .set_rule_priorities()
@@ -126,11 +125,20 @@ impl Handler for LbListenerRule {
                 .map_err(error::map)?;
         }
         retag(aws, id, old, new).await?;
+        if moved {
+            hand_over(req.call, aws, old).await;
+        }
         Ok(outputs.clone())
     }
 
     async fn delete(&self, req: &Req<'_>) -> Res<()> {
-        let Req { aws, id, args, .. } = *req;
+        let Req {
+            aws,
+            call,
+            id,
+            args,
+            ..
+        } = *req;
         tracing::debug!(id, "elbv2 DeleteRule");
         error::gone_ok(
             aws.elbv2
@@ -140,7 +148,8 @@ impl Handler for LbListenerRule {
                 .await
                 .map_err(error::map),
         )?;
-        hand_over(aws, args).await
+        hand_over(call, aws, args).await;
+        Ok(())
     }
 
     async fn read(&self, aws: &Clients, set: &ReadSet, items: &[ReadItem]) -> Res<Reads> {
@@ -179,26 +188,16 @@ impl Handler for LbListenerRule {
     }
 }
 
-/// Priorities from here to [`MAX_PRIORITY`] park a rule behind the one holding its
-/// priority; the stack's own rules are numbered far below (ten per service).
+/// A rule whose priority `p` is held waits at `PARKED + p`, behind every rule of the
+/// stack (ten per service, far below) and at a place of its own, so that two renames in
+/// one apply never pick the same one.
 const PARKED: i32 = 45_000;
 /// The highest priority a listener rule can have (ELBv2 API reference, CreateRule).
 const MAX_PRIORITY: i32 = 50_000;
-/// On a parked rule: the priority it takes over when the rule holding it is deleted.
-const WANTS_TAG: &str = "ecsctl:priority";
 
-/// CreateRule at `priority`; `wants` marks a parked rule with the priority it waits for.
-async fn create_at(
-    aws: &Clients,
-    args: &Attrs,
-    priority: i32,
-    wants: Option<i32>,
-) -> Result<Created, ProviderError> {
+/// CreateRule at `priority`.
+async fn create_at(aws: &Clients, args: &Attrs, priority: i32) -> Result<Created, ProviderError> {
     let listener = args::str(args, "listener_arn")?;
-    let mut tags = elb_tags(args);
-    if let Some(w) = wants {
-        tags.push(Tag::builder().key(WANTS_TAG).value(w.to_string()).build());
-    }
     tracing::debug!(listener, priority, "elbv2 CreateRule");
     // No client token; the priority is unique per listener, so a retried create fails
     // with PriorityInUse instead of duplicating, and `find` adopts the first one.
@@ -209,7 +208,7 @@ async fn create_at(
         .priority(priority)
         .set_conditions(Some(conditions(args)?))
         .actions(forward(args)?)
-        .set_tags(Some(tags))
+        .set_tags(Some(elb_tags(args)))
         .customize()
         .config_override(once!(aws_sdk_elasticloadbalancingv2))
         .send()
@@ -228,61 +227,59 @@ async fn create_at(
     Ok(created(arn))
 }
 
-/// After a rule's delete: the rule of this stack parked behind it (see `create`) takes its
-/// priority. It has been routing the same requests since the holder went, so there is no
-/// gap; moving it up only restores the order the stack file gives.
-async fn hand_over(aws: &Clients, args: &Attrs) -> Result<(), ProviderError> {
+/// After a rule was deleted or moved off the priority its arguments (`args`) name: the
+/// stack's rule parked behind it (see `create`) takes that priority. The parked rule has
+/// routed the same requests since the holder went, so there is no gap; moving it up
+/// restores the order the stack file gives. A failure here is a note, not an error: the
+/// holder is gone either way, and the next plan moves the parked rule (its priority reads
+/// back as the parked one).
+async fn hand_over(call: &Call<'_>, aws: &Clients, args: &Attrs) {
     let (Ok(listener), Ok(priority), Some(stack)) = (
         args::str(args, "listener_arn"),
         int32(args, "priority"),
         stack_of(args),
     ) else {
-        return Ok(());
+        return;
     };
-    let rules = match listener_rules(aws, listener).await {
-        Ok(r) => r,
-        Err(e) if e.class == ErrorClass::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    let parked: Vec<String> = rules
-        .iter()
-        .filter(|r| priority_of(r).is_some_and(|p| p >= PARKED))
-        .filter_map(|r| r.rule_arn().map(str::to_string))
-        .collect();
-    if parked.is_empty() {
-        return Ok(());
-    }
-    let tags = tags_of(aws, &parked).await?;
-    let wanted = priority.to_string();
-    let heir = parked.iter().find(|arn| {
-        tags.get(*arn).is_some_and(|t| {
-            args::tag_value(t, STACK_TAG) == Some(stack)
-                && args::tag_value(t, WANTS_TAG) == Some(wanted.as_str())
-        })
-    });
-    let Some(heir) = heir else {
-        return Ok(());
-    };
-    tracing::debug!(heir, priority, "elbv2 SetRulePriorities (hand over)");
-    aws.elbv2
-        .set_rule_priorities()
-        .rule_priorities(
-            RulePriorityPair::builder()
-                .rule_arn(heir)
-                .priority(priority)
-                .build(),
+    let parked = PARKED + priority;
+    let result = async {
+        let rules = error::not_found_ok(listener_rules(aws, listener).await)?.unwrap_or_default();
+        let Some(heir) = rules
+            .iter()
+            .find(|r| priority_of(r) == Some(parked))
+            .and_then(|r| r.rule_arn())
+        else {
+            return Ok(());
+        };
+        let tags = tags_of(aws, &[heir.to_string()]).await?;
+        if tags.get(heir).and_then(|t| args::tag_value(t, STACK_TAG)) != Some(stack) {
+            return Ok(());
+        }
+        tracing::debug!(heir, priority, "elbv2 SetRulePriorities (hand over)");
+        error::gone_ok(
+            aws.elbv2
+                .set_rule_priorities()
+                .rule_priorities(
+                    RulePriorityPair::builder()
+                        .rule_arn(heir)
+                        .priority(priority)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(error::map),
         )
-        .send()
-        .await
-        .map_err(error::map)?;
-    aws.elbv2
-        .remove_tags()
-        .resource_arns(heir)
-        .tag_keys(WANTS_TAG)
-        .send()
-        .await
-        .map_err(error::map)?;
-    Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        call.progress.note(
+            call.address,
+            &format!(
+                "could not hand priority {priority} to the rule parked at {parked} ({e}); \
+                 the next apply moves it"
+            ),
+        );
+    }
 }
 
 fn priority_of(r: &Rule) -> Option<i32> {

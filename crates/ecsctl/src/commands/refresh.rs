@@ -27,11 +27,13 @@ pub async fn run(g: &Global, args: RefreshArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    if refreshed.drift.is_empty() {
+    if refreshed.drift.is_empty() && refreshed.drift.unfinished.is_empty() {
         println!(
             "No changes outside ecsctl: the {} resources in the state match AWS.",
             s.state.resources.len()
         );
+    } else if refreshed.drift.is_empty() {
+        println!("No changes outside ecsctl.");
     }
     print!(
         "{}",
