@@ -1123,6 +1123,59 @@ async fn renaming_a_routed_service_applies_in_one_run() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
 
+/// Services reordered in the file: their listener rules swap priorities (AWS allows one
+/// rule per priority, so each waits parked behind the other until it moves), in one run,
+/// and the next plan is empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn reordered_services_swap_their_rule_priorities_in_one_run() {
+    let src = std::fs::read_to_string(repo().join("examples/multi-service.toml")).unwrap();
+    let dir = stack_dir_from(&src, "reorder");
+    let d = dir.path();
+    let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // Move the api service (priority 10) after the admin one (20).
+    let p = d.join("stack.toml");
+    let text = std::fs::read_to_string(&p).unwrap();
+    let api = text
+        .find("[[service]]\nname              = \"api\"")
+        .expect("the api block");
+    let admin = text
+        .find("[[service]]\nname                 = \"admin\"")
+        .expect("the admin block");
+    let reordered = format!("{}{}\n{}", &text[..api], &text[admin..], &text[api..admin]);
+    std::fs::write(&p, reordered).unwrap();
+    let r = ecsctl(d, &["apply", "--auto-approve", "--no-wait"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = ecsctl(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("stack.state.json")).unwrap())
+            .unwrap();
+    let region = st["data"]["region"].as_str().unwrap().to_string();
+    let conf = Moto::get()
+        .sdk_config()
+        .await
+        .to_builder()
+        .region(aws_types::region::Region::new(region))
+        .build();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
+    let priority = |name: &str| {
+        let arn = st["resources"][format!("lb_listener_rule.{name}")]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let elb = elb.clone();
+        async move {
+            let out = elb.describe_rules().rule_arns(arn).send().await.unwrap();
+            out.rules()[0].priority().unwrap().to_string()
+        }
+    };
+    assert_eq!(priority("admin").await, "10");
+    assert_eq!(priority("api").await, "20");
+    let r = ecsctl(d, &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}
+
 /// A new network CIDR replaces the VPC and everything in it, the load balancer included
 /// (it cannot move to another VPC, and its replacement needs its name): that cannot be done
 /// in one run, so plan and apply refuse it, saying why and what to do, and nothing changes.

@@ -244,7 +244,7 @@ async fn load_balancer_target_group_listener_and_rule_lifecycle() {
         .await
         .unwrap();
     assert!(
-        notes.0.lock().unwrap()[0].contains("created at priority 45010 behind it"),
+        notes.0.lock().unwrap()[0].contains("waiting at priority 45010 behind it"),
         "{:?}",
         notes.0.lock().unwrap()
     );

@@ -36,33 +36,10 @@ impl Handler for LbListenerRule {
         // service, deleted later in this apply, or one moving to another priority), park
         // behind it at `PARKED + priority`: the holder keeps routing until it goes or
         // moves, and then hands the priority over (see `hand_over`).
-        let listener = args::str(args, "listener_arn")?;
-        let rules = listener_rules(aws, listener).await?;
-        let Some(holder) = rules.iter().find(|r| priority_of(r) == Some(priority)) else {
-            return Err(err);
-        };
-        let holder = holder.rule_arn().unwrap_or_default().to_string();
-        let tags = tags_of(aws, std::slice::from_ref(&holder)).await?;
-        let stack = stack_of(args);
-        let theirs = tags.get(&holder).map(|t| args::tag_value(t, STACK_TAG));
-        let parked = PARKED + priority;
-        if stack.is_none() || theirs.flatten() != stack || parked > MAX_PRIORITY {
-            let mut err = err;
-            err.message = format!(
-                "{}: priority {priority} is held by rule {holder}, which this stack does not \
-                 own; remove it or move it to another priority",
-                err.message
-            );
-            return Err(err);
-        }
-        call.progress.note(
-            call.address,
-            &format!(
-                "priority {priority} is still held by {holder}, which goes or moves later in \
-                 this apply: created at priority {parked} behind it until then"
-            ),
-        );
-        create_at(aws, args, parked).await
+        let parked = park_at(aws, args, priority, err).await?;
+        let created = create_at(aws, args, parked).await?;
+        take_if_free(call, aws, &created.id, priority, parked).await;
+        Ok(created)
     }
 
     async fn find(&self, req: &Req<'_>) -> Res<Option<Created>> {
@@ -111,21 +88,21 @@ impl Handler for LbListenerRule {
         }
         let moved = old.get("priority") != new.get("priority");
         if moved {
-            tracing::debug!(id, "elbv2 SetRulePriorities");
-            aws.elbv2
-                .set_rule_priorities()
-                .rule_priorities(
-                    RulePriorityPair::builder()
-                        .rule_arn(id)
-                        .priority(int32(new, "priority")?)
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(error::map)?;
+            // Services reordered: the new priority may still be held by the stack's rule
+            // that moves away from it in this apply. Park behind it; its move hands over.
+            let want = int32(new, "priority")?;
+            match set_priority(aws, id, want).await {
+                Err(e) if e.code.as_deref() == Some("PriorityInUse") => {
+                    let parked = park_at(aws, new, want, e).await?;
+                    set_priority(aws, id, parked).await?;
+                    take_if_free(req.call, aws, id, want, parked).await;
+                }
+                done => done?,
+            }
         }
         retag(aws, id, old, new).await?;
         if moved {
+            // Idempotent: a rule parked behind the old priority takes it now.
             hand_over(req.call, aws, old).await;
         }
         Ok(outputs.clone())
@@ -255,20 +232,8 @@ async fn hand_over(call: &Call<'_>, aws: &Clients, args: &Attrs) {
         if tags.get(heir).and_then(|t| args::tag_value(t, STACK_TAG)) != Some(stack) {
             return Ok(());
         }
-        tracing::debug!(heir, priority, "elbv2 SetRulePriorities (hand over)");
-        error::gone_ok(
-            aws.elbv2
-                .set_rule_priorities()
-                .rule_priorities(
-                    RulePriorityPair::builder()
-                        .rule_arn(heir)
-                        .priority(priority)
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(error::map),
-        )
+        tracing::debug!(heir, priority, "hand over");
+        error::gone_ok(set_priority(aws, heir, priority).await)
     }
     .await;
     if let Err(e) = result {
@@ -280,6 +245,64 @@ async fn hand_over(call: &Call<'_>, aws: &Clients, args: &Attrs) {
             ),
         );
     }
+}
+
+/// Where a rule waits for `priority`, which `err` (PriorityInUse) says is held: at
+/// `PARKED + priority`, when the holder is this stack's; otherwise `err`, naming the holder.
+async fn park_at(aws: &Clients, args: &Attrs, priority: i32, err: ProviderError) -> Res<i32> {
+    let listener = args::str(args, "listener_arn")?;
+    let rules = listener_rules(aws, listener).await?;
+    let Some(holder) = rules.iter().find(|r| priority_of(r) == Some(priority)) else {
+        return Err(err);
+    };
+    let holder = holder.rule_arn().unwrap_or_default().to_string();
+    let tags = tags_of(aws, std::slice::from_ref(&holder)).await?;
+    let stack = stack_of(args);
+    let theirs = tags
+        .get(&holder)
+        .and_then(|t| args::tag_value(t, STACK_TAG));
+    let parked = PARKED + priority;
+    if stack.is_none() || theirs != stack || parked > MAX_PRIORITY {
+        let mut err = err;
+        err.message = format!(
+            "{}: priority {priority} is held by rule {holder}, which this stack does not \
+             own; remove it or move it to another priority",
+            err.message
+        );
+        return Err(err);
+    }
+    Ok(parked)
+}
+
+/// A parked rule takes its priority at once if the holder already went or moved (it may
+/// have between the refusal and the parking); otherwise the holder hands it over.
+async fn take_if_free(call: &Call<'_>, aws: &Clients, arn: &str, priority: i32, parked: i32) {
+    match set_priority(aws, arn, priority).await {
+        Ok(()) => {}
+        Err(_) => call.progress.note(
+            call.address,
+            &format!(
+                "priority {priority} is still held by another rule of this stack, which goes \
+                 or moves later in this apply: waiting at priority {parked} behind it until then"
+            ),
+        ),
+    }
+}
+
+async fn set_priority(aws: &Clients, arn: &str, priority: i32) -> Res<()> {
+    tracing::debug!(arn, priority, "elbv2 SetRulePriorities");
+    aws.elbv2
+        .set_rule_priorities()
+        .rule_priorities(
+            RulePriorityPair::builder()
+                .rule_arn(arn)
+                .priority(priority)
+                .build(),
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(error::map)
 }
 
 fn priority_of(r: &Rule) -> Option<i32> {
