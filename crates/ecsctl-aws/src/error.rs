@@ -9,6 +9,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use ecsctl_provider::{ErrorClass, ProviderError};
+use std::future::Future;
 
 /// Codes that mean "the thing addressed does not exist (any more)" and do not follow the
 /// `*NotFound*` / `NoSuch*` patterns.
@@ -207,9 +208,56 @@ pub fn gone_ok<T>(r: Result<T, ProviderError>) -> Result<(), ProviderError> {
     }
 }
 
+/// Run a batched Describe for `ids`; when it fails NotFound (one id is gone and the API
+/// refuses the whole batch), ask for each id alone and leave out the ones that are gone.
+pub async fn each_on_missing<T, F, Fut>(ids: &[String], fetch: F) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    match fetch(ids.to_vec()).await {
+        Err(e) if gone(&e) && ids.len() > 1 => {
+            let mut all = Vec::new();
+            for id in ids {
+                match fetch(vec![id.clone()]).await {
+                    Ok(found) => all.extend(found),
+                    Err(e) if gone(&e) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(all)
+        }
+        Err(e) if gone(&e) => Ok(Vec::new()),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_missing_id_does_not_hide_the_others() {
+        let calls = std::sync::Mutex::new(Vec::new());
+        let ids = vec!["a".to_string(), "gone".to_string(), "c".to_string()];
+        let found = each_on_missing(&ids, |ids| {
+            calls.lock().unwrap().push(ids.clone());
+            async move {
+                if ids.iter().any(|i| i == "gone") {
+                    Err(ProviderError::new(ErrorClass::NotFound, "gone"))
+                } else {
+                    Ok(ids)
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(found, vec!["a".to_string(), "c".to_string()]);
+        assert_eq!(calls.lock().unwrap().len(), 4);
+    }
     use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsError;
     use aws_smithy_types::body::SdkBody;
     use aws_smithy_types::error::ErrorMetadata;

@@ -243,25 +243,28 @@ pub(crate) fn build(plan: &Plan, state: &State) -> Vec<Node> {
             .collect()
     };
     let rule_deletes = of(Kind::LbListenerRule, &[Part::Delete, Part::DeleteOld]);
+    let successors: Vec<usize> = of(Kind::LbListenerRule, &[Part::Create])
+        .into_iter()
+        .chain(of(Kind::EcsService, &[Part::Create]))
+        .collect();
+    let service_deletes = of(Kind::EcsService, &[Part::Delete]);
+    let priority_moves: Vec<usize> = of(Kind::LbListenerRule, &[Part::Update])
+        .into_iter()
+        .filter(|&n| {
+            nodes[n]
+                .change
+                .is_some_and(|c| plan.changes[c].diffs.iter().any(|d| d.name == "priority"))
+        })
+        .collect();
     let mut handover = Vec::new();
     for &d in &rule_deletes {
-        for m in of(Kind::LbListenerRule, &[Part::Create])
-            .into_iter()
-            .chain(of(Kind::EcsService, &[Part::Create]))
-        {
-            handover.push((d, m));
-        }
-        for n in of(Kind::EcsService, &[Part::Delete]) {
-            handover.push((n, d));
-        }
-        for n in of(Kind::LbListenerRule, &[Part::Update]) {
-            let moves = nodes[n]
-                .change
-                .is_some_and(|c| plan.changes[c].diffs.iter().any(|d| d.name == "priority"));
-            if moves {
-                handover.push((n, d));
-            }
-        }
+        handover.extend(successors.iter().map(|&m| (d, m)));
+        handover.extend(
+            service_deletes
+                .iter()
+                .chain(&priority_moves)
+                .map(|&n| (n, d)),
+        );
     }
     for (n, m) in handover {
         if nodes[n].address != nodes[m].address && !waits_on(&nodes, m, n) {

@@ -4,6 +4,7 @@
 
 pub use super::ec2_object::Object;
 use super::{Reads, Res};
+use crate::error::each_on_missing;
 use crate::read_set::ReadSet;
 use crate::{args, error, Clients};
 use aws_sdk_ec2::types::{Filter, NetworkInterface, ResourceType, Tag, TagSpecification};
@@ -150,9 +151,8 @@ pub async fn sync_tags(
     Ok(())
 }
 
-/// Describe `ids` in batches. When a batch fails NotFound (one id is gone and the API
-/// rejects the whole list), fall back to one call per id of that batch so the others are
-/// still seen.
+/// Describe `ids` (each once) in batches of [`BATCH`], a missing id not hiding the others
+/// ([`each_on_missing`]).
 pub async fn batched<T, F, Fut>(ids: &[String], describe: F) -> Result<Vec<T>, ProviderError>
 where
     F: Fn(Vec<String>) -> Fut,
@@ -166,51 +166,30 @@ where
         .collect();
     let mut out = Vec::new();
     for chunk in unique.chunks(BATCH) {
-        match describe(chunk.to_vec()).await {
-            Ok(found) => out.extend(found),
-            Err(e) if e.class == ErrorClass::NotFound && chunk.len() > 1 => {
-                for id in chunk {
-                    match describe(vec![id.clone()]).await {
-                        Ok(found) => out.extend(found),
-                        Err(e) if e.class == ErrorClass::NotFound => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-            Err(e) if e.class == ErrorClass::NotFound => {}
-            Err(e) => return Err(e),
-        }
+        out.extend(each_on_missing(chunk, &describe).await?);
     }
     Ok(out)
 }
 
-/// What a scan needs of one EC2 kind. With a stack to look for, one listing by the stack
-/// tag finds the items and the orphans together (the tagged ones are reported to `set`);
-/// items it does not return (deleted, or their tag removed by hand) are then described by
-/// id. Without a stack, by id only. Either way, a missing id does not hide the others.
-#[allow(clippy::too_many_arguments)]
-pub async fn scan<T, L, LFut, F, Fut>(
+/// The items of `kind` (objects of type `T`) and, with a stack to look for, its orphans.
+/// With a stack, one listing by the stack tag finds the items and the orphans together
+/// (the tagged ones are reported to `set`); items it does not return (deleted, or their tag
+/// removed by hand) are then described by id. Without a stack, by id only. Either way, a
+/// missing id does not hide the others.
+pub async fn scan_objects<T: Object>(
+    aws: &Clients,
     set: &ReadSet,
     kind: Kind,
     items: &[ReadItem],
-    list_tagged: L,
-    describe: F,
-    id_of: fn(&T) -> Option<&str>,
-    tags_of: fn(&T) -> &[Tag],
-) -> Result<Vec<T>, ProviderError>
-where
-    L: FnOnce(Filter) -> LFut,
-    LFut: Future<Output = Result<Vec<T>, ProviderError>>,
-    F: Fn(Vec<String>) -> Fut,
-    Fut: Future<Output = Result<Vec<T>, ProviderError>>,
-{
+) -> Res<Vec<T>> {
+    let describe = |ids| T::by_ids(aws, ids);
     let Some(stack) = set.stack() else {
         return batched(&ids(items), describe).await;
     };
-    let mut found = list_tagged(stack_filter(stack)).await?;
+    let mut found = T::list(aws, vec![stack_filter(stack)]).await?;
     // The emulator ignores the tag filter of some Describe calls: check the tag here too.
     let ours = |t: &T| {
-        tags_of(t)
+        t.tags()
             .iter()
             .any(|t| t.key() == Some(STACK_TAG) && t.value() == Some(stack))
     };
@@ -219,10 +198,10 @@ where
         found
             .iter()
             .filter(|t| ours(t))
-            .filter_map(|t| orphan(tags_of(t), id_of(t)?))
+            .filter_map(|t| orphan(t.tags(), t.id()?))
             .collect(),
     );
-    let seen: BTreeSet<&str> = found.iter().filter_map(id_of).collect();
+    let seen: BTreeSet<&str> = found.iter().filter_map(T::id).collect();
     let missing: Vec<String> = items
         .iter()
         .filter(|i| !seen.contains(i.id.as_str()))
@@ -240,25 +219,6 @@ pub async fn find_own<T: Object>(aws: &Clients, call: &Call<'_>, args: &Attrs) -
     tracing::debug!(address = %call.address, "find by tags");
     let found = T::list(aws, owner_filters(args)).await?;
     Ok(found.into_iter().find(|o| is_at(o.tags(), call, args)))
-}
-
-/// [`scan`] for an object type: the items of `kind` and, with a stack, its orphans.
-pub async fn scan_objects<T: Object>(
-    aws: &Clients,
-    set: &ReadSet,
-    kind: Kind,
-    items: &[ReadItem],
-) -> Res<Vec<T>> {
-    scan(
-        set,
-        kind,
-        items,
-        |f| T::list(aws, vec![f]),
-        |ids| T::by_ids(aws, ids),
-        T::id,
-        T::tags,
-    )
-    .await
 }
 
 /// `read` for a kind whose live form comes from its object alone (`None`: as good as gone).

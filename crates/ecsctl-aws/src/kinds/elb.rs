@@ -1,6 +1,7 @@
 //! What the ELBv2 kinds share: tags (batched DescribeTags, tag diffs), orphans found by
 //! tag, and batched Describe calls that survive one missing ARN.
 
+use crate::error::each_on_missing;
 use crate::kinds::Res;
 use crate::read_set::{ElbTags, ReadSet};
 use crate::{args, error, Clients};
@@ -201,35 +202,6 @@ pub(crate) async fn list_all(aws: &Clients) -> Result<Vec<LoadBalancer>, Provide
     Ok(out)
 }
 
-/// Run a batched Describe for `ids`; when it fails NotFound (one id is gone and the API
-/// refuses the whole batch), ask for each id alone and leave out the ones that are gone.
-pub(crate) async fn each_on_missing<T, F, Fut>(
-    ids: &[String],
-    fetch: F,
-) -> Result<Vec<T>, ProviderError>
-where
-    F: Fn(Vec<String>) -> Fut,
-    Fut: Future<Output = Result<Vec<T>, ProviderError>>,
-{
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    match fetch(ids.to_vec()).await {
-        Err(e) if e.class == ErrorClass::NotFound => {
-            let mut all = Vec::new();
-            for id in ids {
-                match fetch(vec![id.clone()]).await {
-                    Ok(found) => all.extend(found),
-                    Err(e) if e.class == ErrorClass::NotFound => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(all)
-        }
-        other => other,
-    }
-}
-
 /// The refresh's tags of every ELBv2 resource (see [`ReadSet::elb_tags`]).
 pub(crate) async fn refresh_tags<'a>(
     aws: &Clients,
@@ -315,29 +287,4 @@ pub(crate) async fn listeners_of(aws: &Clients, lb: &str) -> Result<Vec<Listener
         out.extend(page.map_err(error::map)?.listeners().iter().cloned());
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_missing_id_does_not_hide_the_others() {
-        let calls = std::sync::Mutex::new(Vec::new());
-        let ids = vec!["a".to_string(), "gone".to_string(), "c".to_string()];
-        let found = each_on_missing(&ids, |ids| {
-            calls.lock().unwrap().push(ids.clone());
-            async move {
-                if ids.iter().any(|i| i == "gone") {
-                    Err(ProviderError::new(ErrorClass::NotFound, "gone"))
-                } else {
-                    Ok(ids)
-                }
-            }
-        })
-        .await
-        .unwrap();
-        assert_eq!(found, vec!["a".to_string(), "c".to_string()]);
-        assert_eq!(calls.lock().unwrap().len(), 4);
-    }
 }

@@ -2,8 +2,9 @@
 //! target group (ELBv2 CreateRule / ModifyRule + SetRulePriorities / DeleteRule). The id is
 //! the rule's ARN.
 
-use super::elb::{self, each_on_missing, elb_tags, orphans, retag, tags_in, tags_of, ELB_BATCH};
+use super::elb::{self, elb_tags, orphans, retag, tags_in, tags_of, ELB_BATCH};
 use crate::args::{int32, is_ours, stack_of};
+use crate::error::each_on_missing;
 use crate::kinds::Handler;
 use crate::kinds::{Reads, Req, Res};
 use crate::read_set::ReadSet;
